@@ -1,0 +1,58 @@
+# Two commands matter: `make demo` (the whole pipeline on an embedded PostgreSQL)
+# and `make test` (lint, unit and end-to-end tests). The rest are the steps they use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+DAYS ?= 14
+SCALE ?= 0.01
+export PATH := $(BIN):$(PATH)
+export DBT_PROFILES_DIR := $(CURDIR)
+
+.PHONY: setup demo test lint db-start db-stop db-status db-url load-day build docs clean
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+profiles.yml:
+	cp profiles.yml.example profiles.yml
+
+setup: $(VENV)/.installed profiles.yml
+	webshop deps
+
+# The embedded PostgreSQL is used unless PGHOST points at another server.
+db-start: setup
+	$(if $(PGHOST),@echo "PGHOST=$(PGHOST): using that server",webshop db start)
+
+db-stop db-status db-url: $(VENV)/.installed
+	webshop db $(subst db-,,$@)
+
+demo: db-start
+	webshop load --days $(DAYS) --scale $(SCALE) --only-if-empty
+	dbt build
+	webshop summary
+
+# Replay the next night: one more batch, then an incremental build.
+load-day: db-start
+	webshop load --days 1
+	dbt build
+
+docs: db-start
+	dbt docs generate
+	dbt docs serve --port 8080
+
+lint: setup
+	ruff check src pytests
+	ruff format --check src pytests
+	mypy
+	sqlfluff lint models macros analyses tests snapshots
+
+test: setup
+	pytest
+
+clean:
+	-webshop db stop
+	rm -rf target dbt_packages logs .warehouse
