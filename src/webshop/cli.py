@@ -1,0 +1,308 @@
+"""`webshop`: run the embedded warehouse, install dbt packages, generate and load raw data.
+
+Every error a user can cause ends in one line on stderr and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import click
+from psycopg import sql
+
+from webshop import copytext, deps, loader, pg, settings
+from webshop.generator import Faults, GeneratorConfig, generate
+
+FAULT_NAMES = [f.name for f in dataclasses.fields(Faults)]
+
+
+def _cluster() -> pg.Cluster:
+    conn = settings.connection()
+    if conn["host"] not in ("127.0.0.1", "localhost"):
+        raise click.ClickException(
+            f"PGHOST is {conn['host']}: the embedded PostgreSQL only serves 127.0.0.1; "
+            "unset PGHOST to use it"
+        )
+    try:
+        port = int(conn["port"])
+    except ValueError:
+        raise click.ClickException(f"PGPORT must be a number, not {conn['port']!r}") from None
+    return pg.Cluster(pg.embedded_bin_dir(), settings.pgdata(), port)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Raw data and an embedded PostgreSQL for the webshop dbt warehouse."""
+
+
+# -- the embedded PostgreSQL ------------------------------------------------------------
+
+
+@cli.group()
+def db() -> None:
+    """The embedded PostgreSQL (data in .warehouse/pgdata, listening on 127.0.0.1)."""
+
+
+@db.command()
+def start() -> None:
+    """Initialise (first time), start, and create the database."""
+    cluster = _cluster()
+    created = cluster.init()
+    started = cluster.start()
+    cluster.ensure_database(settings.connection()["dbname"])
+    what = "created and started" if created else "started" if started else "already running"
+    click.echo(f"embedded PostgreSQL {what}: {cluster.url(settings.connection()['dbname'])}")
+
+
+@db.command()
+def stop() -> None:
+    """Stop the server (the data stays)."""
+    stopped = _cluster().stop()
+    click.echo("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
+
+
+@db.command()
+def status() -> None:
+    """Say whether the server runs, where, and on which port."""
+    cluster = _cluster()
+    pid = cluster.pid()
+    state = f"running (pid {pid})" if pid else "stopped"
+    click.echo(f"embedded PostgreSQL {state}; data {cluster.data_dir}; port {cluster.port}")
+    if pid is None:
+        sys.exit(3)
+
+
+@db.command()
+def url() -> None:
+    """Print the connection URL (for psql, BI tools, ...)."""
+    click.echo(_cluster().url(settings.connection()["dbname"]))
+
+
+# -- dbt packages -----------------------------------------------------------------------
+
+
+@cli.command("deps")
+@click.option("--offline", is_flag=True, help="Do not try the dbt Hub; use the mirror.")
+def deps_command(offline: bool) -> None:
+    """Install the locked dbt packages (dbt Hub, else DBT_PACKAGES_MIRROR)."""
+    try:
+        source = deps.install(settings.PROJECT_DIR, deps.default_mirror(), try_hub=not offline)
+    except deps.DepsError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"dbt packages: {source}")
+
+
+# -- raw data ---------------------------------------------------------------------------
+
+
+def _generator_options(func: Any) -> Any:
+    options = [
+        click.option("--seed", type=int, help="Random seed (default 42)."),
+        click.option(
+            "--scale",
+            type=click.FloatRange(min=0.0001, max=10),
+            help="Scale factor: 1 = ~20k customers and ~5M events in 120 days (default 0.01).",
+        ),
+        click.option(
+            "--start-date",
+            type=click.DateTime(formats=["%Y-%m-%d"]),
+            help="Day 0 (default 2026-01-05).",
+        ),
+        click.option("--no-faults", is_flag=True, help="Clean data: every fault rate 0."),
+        click.option(
+            "--fault",
+            "fault_rates",
+            multiple=True,
+            metavar="NAME=RATE",
+            help=f"Set one fault rate; NAME is one of {', '.join(FAULT_NAMES)}.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _config(
+    seed: int | None,
+    scale: float | None,
+    start_date: Any,
+    no_faults: bool,
+    fault_rates: tuple[str, ...],
+) -> tuple[GeneratorConfig, set[str]]:
+    faults = Faults.none() if no_faults else Faults()
+    for item in fault_rates:
+        name, _, value = item.partition("=")
+        if name not in FAULT_NAMES:
+            raise click.BadParameter(f"unknown fault {name!r}", param_hint="--fault")
+        try:
+            rate = float(value)
+        except ValueError:
+            raise click.BadParameter(f"{item!r} is not NAME=RATE", param_hint="--fault") from None
+        if not 0 <= rate <= 1:
+            raise click.BadParameter(f"rate {rate} is not between 0 and 1", param_hint="--fault")
+        faults = dataclasses.replace(faults, **{name: rate})
+    default = GeneratorConfig()
+    config = GeneratorConfig(
+        seed=default.seed if seed is None else seed,
+        scale=default.scale if scale is None else scale,
+        start_date=default.start_date if start_date is None else start_date.date(),
+        faults=faults,
+    )
+    overrides = {
+        name
+        for name, given in [
+            ("seed", seed is not None),
+            ("scale", scale is not None),
+            ("start_date", start_date is not None),
+            ("faults", no_faults or bool(fault_rates)),
+        ]
+        if given
+    }
+    return config, overrides
+
+
+@cli.command()
+@click.option("--days", type=click.IntRange(min=1), required=True, help="Days to append.")
+@click.option("--only-if-empty", is_flag=True, help="Load nothing if data is loaded already.")
+@_generator_options
+def load(days: int, only_if_empty: bool, **options: Any) -> None:
+    """Append the next DAYS daily batches after what is already loaded.
+
+    On an empty database without --start-date, day 0 is DAYS days before today (UTC),
+    so the newest batch is today's and source freshness holds."""
+    if options["start_date"] is None:
+        options["start_date"] = datetime.now(timezone.utc) - timedelta(days=days)
+        implicit_start = True
+    else:
+        implicit_start = False
+    config, overrides = _config(**options)
+    if implicit_start:
+        overrides.discard("start_date")
+    conninfo = settings.connection()
+    raw = settings.raw_schema()
+
+    def progress(report: loader.DayReport) -> None:
+        rows = sum(report.rows.values())
+        twice = " (delivered twice)" if report.deliveries > 1 else ""
+        click.echo(
+            f"  day {report.day:>3}  batch {report.batch_date}  {rows:>9,} rows"
+            f"  {report.seconds:5.1f}s{twice}"
+        )
+
+    with loader.connect(conninfo) as conn:
+        first = loader.loaded_days(conn) if loader.stored_config(conn, raw) else 0
+        if first and only_if_empty:
+            click.echo(f"{first} days are loaded already; nothing to do (--only-if-empty)")
+            return
+        click.echo(f"loading days {first}..{first + days - 1} into {settings.describe(conninfo)}")
+        reports = loader.load(conn, raw, days, config, overrides, progress)
+    total = sum(sum(r.rows.values()) for r in reports)
+    seconds = sum(r.seconds for r in reports)
+    click.echo(f"loaded {len(reports)} days, {total:,} rows in {seconds:.1f}s")
+
+
+@cli.command("generate")
+@click.option("--days", type=click.IntRange(min=1), required=True, help="Days to write.")
+@click.option("--first-day", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory for one folder per delivery, one COPY text file per table.",
+)
+@_generator_options
+def generate_command(days: int, first_day: int, out: Path, **options: Any) -> None:
+    """Write daily batches as COPY text files instead of loading them."""
+    config, _ = _config(**options)
+    out.mkdir(parents=True, exist_ok=True)
+    previous = -1
+    delivery = 0
+    for batch in generate(config, first_day, days):
+        delivery = delivery + 1 if batch.day == previous else 1
+        previous = batch.day
+        folder = out / f"day_{batch.day:04d}_{delivery}"
+        folder.mkdir(exist_ok=True)
+        for table, rows in batch.rows.items():
+            with (folder / f"{table}.tsv").open("w", encoding="utf-8", newline="") as handle:
+                for row in rows:
+                    handle.write(copytext.format_row((*row, batch.extracted_at)))
+    click.echo(f"wrote days {first_day}..{first_day + days - 1} to {out}")
+
+
+@cli.command()
+@click.option("--yes", is_flag=True, help="Do not ask.")
+def reset(yes: bool) -> None:
+    """Drop the loaded raw data (only if this loader created it)."""
+    raw = settings.raw_schema()
+    with loader.connect(settings.connection()) as conn:
+        if loader.stored_config(conn, raw) is None:
+            click.echo("nothing loaded by webshop here; nothing to reset")
+            return
+        if not yes:
+            click.confirm(f"drop schemas {raw} and {loader.META_SCHEMA}?", abort=True)
+        with conn.cursor() as cur:
+            for schema in (raw, loader.META_SCHEMA):
+                cur.execute(sql.SQL("drop schema {} cascade").format(sql.Identifier(schema)))
+    click.echo(f"dropped {raw} and {loader.META_SCHEMA}")
+
+
+@cli.command()
+def summary() -> None:
+    """Show what was loaded and what dbt built."""
+    raw = settings.raw_schema()
+    with loader.connect(settings.connection()) as conn, conn.cursor() as cur:
+        if loader.stored_config(conn, raw) is None:
+            raise click.ClickException("nothing loaded yet: run `webshop load --days N`")
+        cur.execute(
+            sql.SQL(
+                "select count(distinct day), count(*), min(extracted_at)::date,"
+                " max(extracted_at)::date from {}.batch"
+            ).format(sql.Identifier(loader.META_SCHEMA))
+        )
+        days, deliveries, first, last = cur.fetchone()  # type: ignore[misc]
+        click.echo(f"loaded: {days} days ({deliveries} deliveries), batches {first} .. {last}")
+        for table in loader.contract.TABLES:
+            cur.execute(
+                sql.SQL("select count(*) from {}.{}").format(
+                    sql.Identifier(raw), sql.Identifier(table)
+                )
+            )
+            click.echo(f"  {raw}.{table:<12} {cur.fetchone()[0]:>10,} rows")  # type: ignore[index]
+        cur.execute(
+            "select n.nspname, c.relname, c.relkind from pg_class c"
+            " join pg_namespace n on n.oid = c.relnamespace"
+            " where n.nspname like %s and c.relkind in ('r', 'v', 'm')"
+            " order by 1, 2",
+            (settings.dbt_schema() + "%",),
+        )
+        relations = cur.fetchall()
+        click.echo(f"built by dbt: {len(relations)} relations")
+        for schema, name, kind in relations:
+            if kind == "v":
+                click.echo(f"  {schema}.{name:<40} view")
+                continue
+            cur.execute(
+                sql.SQL("select count(*) from {}.{}").format(
+                    sql.Identifier(schema), sql.Identifier(name)
+                )
+            )
+            click.echo(f"  {schema}.{name:<40} {cur.fetchone()[0]:>10,} rows")  # type: ignore[index]
+
+
+def main() -> None:
+    """Entry point: click's errors, and ours, as one line each."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("webshop: aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        click.echo(f"webshop: error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except (loader.LoadError, pg.PgError) as exc:
+        click.echo(f"webshop: error: {exc}", err=True)
+        sys.exit(1)
