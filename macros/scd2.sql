@@ -1,0 +1,72 @@
+{% macro scd2_history(versions, key, version_id) %}
+    {#- SCD type 2 windows from a staged version history (columns: key, updated_at,
+        created_at, _extracted_at, version_id). Versions are ordered by updated_at; of
+        two versions with the same updated_at (a tie) the one delivered last wins, then
+        the higher version id: the loser was never in force and gets no row.
+        valid_from is updated_at, except for a key's first version, which is in force
+        from created_at; valid_to is the next version's updated_at, or the open end.
+
+        Incremental: only keys with versions at or after the watermark are recomputed,
+        from the version in force just before their earliest new version (its valid_to
+        moves) onwards. With incremental_strategy `replace_from` on updated_at, the old
+        rows from that point are replaced, so an out-of-order version slots in between
+        its neighbours exactly as a full refresh would place it. -#}
+    with
+
+    {% if is_incremental() -%}
+    changed as (
+        select
+            {{ key }},
+            min(updated_at) as changed_from
+        from {{ versions }}
+        where _extracted_at >= (select max(_extracted_at) from {{ this }})
+        group by {{ key }}
+    ),
+    {%- endif %}
+
+    ranked as (
+        select
+            versions.*,
+            row_number() over (
+                partition by versions.{{ key }}, versions.updated_at
+                order by versions._extracted_at desc, versions.{{ version_id }} desc
+            ) as tie_rank
+        from {{ versions }} as versions
+        {%- if is_incremental() %}
+            inner join changed on versions.{{ key }} = changed.{{ key }}
+        {%- endif %}
+    ),
+
+    windowed as (
+        select
+            *,
+            case
+                when lag(updated_at) over by_key is null then least(created_at, updated_at)
+                else updated_at
+            end as valid_from,
+            coalesce(lead(updated_at) over by_key, {{ open_end() }}) as valid_to
+        from ranked
+        where tie_rank = 1
+        window by_key as (partition by {{ key }} order by updated_at)
+    )
+
+    select windowed.*
+    from windowed
+    {%- if is_incremental() %}
+        inner join changed on windowed.{{ key }} = changed.{{ key }}
+    where windowed.valid_to >= changed.changed_from
+    {%- endif %}
+{% endmacro %}
+
+
+{% macro open_end() -%}
+    {#- valid_to of a version still in force: a fixed sentinel, never null or now(). -#}
+    cast('9999-12-31 00:00:00+00' as timestamptz)
+{%- endmacro %}
+
+
+{% macro unknown_member_sk() -%}
+    {#- Surrogate key of each dimension's unknown member, for facts whose natural key
+        has no version in force (yet): fact foreign keys are never null. -#}
+    '-1'
+{%- endmacro %}

@@ -1,0 +1,52 @@
+with
+
+source as (
+    select * from {{ source('webshop', 'event') }}
+    {{ only_new_batches() }}
+),
+
+parsed as (
+    select
+        *,
+        {{ target.schema }}.try_jsonb(event_data) as document
+    from source
+),
+
+renamed as (
+    select
+        id as event_id,
+        upper(trim(event_type)) as event_type,
+        upper(trim(event_type)) in (
+            'PAGE_VIEW',
+            'ADD_PRODUCT_TO_CART',
+            'REMOVE_PRODUCT_FROM_CART',
+            'SIGN_UP_SUCCESS',
+            'VISIT_RELATED_PRODUCT',
+            'VISIT_RECENTLY_VISITED_PRODUCT',
+            'VISIT_PERSONAL_RECOMMENDATION',
+            'SEARCH'
+        ) as is_known_event_type,
+        event_timestamp as event_at,
+        {{ json_bigint("document -> 'customer-id'") }} as customer_id,
+        jsonb_typeof(document -> 'customer-id') = 'string' as is_customer_id_sent_as_text,
+        document ->> 'page' as page_url,
+        document ->> 'referrer' as referrer_url,
+        {{ json_bigint("document -> 'product'") }} as product_id,
+        {{ json_bigint("document -> 'quantity'", 'integer', 9) }} as quantity,
+        document ->> 'query' as search_query,
+        {{ json_bigint("document -> 'position'", 'integer', 9) }} as list_position,
+        document ->> 'user-agent' as user_agent,
+        document ->> 'ip' as ip_address,
+        _extracted_at,
+        {{ dbt_utils.generate_surrogate_key(['event_type', epoch('event_timestamp'), 'event_data']) }}
+            as event_content_id
+    from parsed
+    where {{ reject_reason('event') }} is null
+),
+
+deduplicated as (
+    {{ dbt_utils.deduplicate('renamed', 'event_id', '_extracted_at, event_content_id') }}
+)
+
+select * from deduplicated
+{{ not_already_loaded('deduplicated', 'event_id') }}
