@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import click
+import psycopg
 from psycopg import sql
 
-from webshop import copytext, deps, loader, pg, settings
+from webshop import contract, copytext, deps, loader, pg, settings
 from webshop.generator import Faults, GeneratorConfig, generate
 
 FAULT_NAMES = [f.name for f in dataclasses.fields(Faults)]
@@ -265,7 +266,7 @@ def summary() -> None:
         )
         days, deliveries, first, last = cur.fetchone()  # type: ignore[misc]
         click.echo(f"loaded: {days} days ({deliveries} deliveries), batches {first} .. {last}")
-        for table in loader.contract.TABLES:
+        for table in contract.TABLES:
             cur.execute(
                 sql.SQL("select count(*) from {}.{}").format(
                     sql.Identifier(raw), sql.Identifier(table)
@@ -304,5 +305,12 @@ def main() -> None:
         click.echo(f"webshop: error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
     except (loader.LoadError, pg.PgError) as exc:
+        click.echo(f"webshop: error: {exc}", err=True)
+        sys.exit(1)
+    except psycopg.Error as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        click.echo(f"webshop: error: database said: {first_line}", err=True)
+        sys.exit(1)
+    except OSError as exc:
         click.echo(f"webshop: error: {exc}", err=True)
         sys.exit(1)

@@ -44,12 +44,15 @@ class DayReport:
 
 def connect(conninfo: dict[str, str]) -> psycopg.Connection[Any]:
     try:
-        return psycopg.connect(**conninfo, connect_timeout=5)  # type: ignore[arg-type]
+        # Autocommit: each day's `conn.transaction()` is then a real transaction, so an
+        # interrupted load keeps every day it finished.
+        return psycopg.connect(**conninfo, connect_timeout=5, autocommit=True)  # type: ignore[arg-type]
     except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        lines = str(exc).strip().splitlines()
+        reason = lines[0].strip() if lines else type(exc).__name__
         raise LoadError(
             f"cannot connect to PostgreSQL at {conninfo['host']}:{conninfo['port']} "
-            f"(database {conninfo['dbname']}): {reason}. Start the embedded one with "
+            f"(database {conninfo['dbname']}): {reason}; start the embedded one with "
             "`make db-start`, or set PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE."
         ) from None
 
@@ -113,7 +116,7 @@ def prepare(conn: psycopg.Connection[Any], raw: str, config: GeneratorConfig) ->
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(raw)))
         for table in contract.TABLES:
-            cur.execute(contract.create_table_sql(raw, table))  # type: ignore[arg-type]
+            cur.execute(contract.create_table_sql(raw, table))
             # Append-only tables in load order: a BRIN index on the batch moment costs
             # almost nothing and lets incremental models read only new batches.
             cur.execute(

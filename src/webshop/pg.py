@@ -39,8 +39,13 @@ def embedded_bin_dir() -> Path:
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server could listen on host:port (nothing else has it bound)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        return sock.connect_ex((host, port)) != 0
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
 
 
 def free_port() -> int:
@@ -87,7 +92,12 @@ class Cluster:
         )
         if check and proc.returncode != 0:
             detail = (proc.stderr or proc.stdout).strip().splitlines()
-            raise PgError(f"{args[0]} failed: {detail[-1] if detail else proc.returncode}")
+            reason = detail[-1] if detail else f"exit code {proc.returncode}"
+            if args[0] == "pg_ctl" and self.log_file.exists():
+                logged = [line for line in self.log_file.read_text().splitlines() if line.strip()]
+                if logged:
+                    reason = f"{logged[-1].strip()} (log: {self.log_file})"
+            raise PgError(f"{args[0]} failed: {reason}")
         return proc
 
     # -- lifecycle -------------------------------------------------------------------
