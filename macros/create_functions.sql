@@ -5,14 +5,14 @@
         catches the cast error instead. -#}
     {%- if execute -%}
         {%- set version_num = run_query("show server_version_num").columns[0].values()[0] | int -%}
-        create schema if not exists {{ target.schema }};
+        create schema if not exists {{ adapter.quote(target.schema) }};
         {% if version_num >= 160000 -%}
-            create or replace function {{ target.schema }}.try_jsonb(document text)
+            create or replace function {{ adapter.quote(target.schema) }}.try_jsonb(document text)
             returns jsonb language sql immutable parallel safe as $$
                 select case when pg_input_is_valid(document, 'jsonb') then document::jsonb end
             $$;
         {%- else -%}
-            create or replace function {{ target.schema }}.try_jsonb(document text)
+            create or replace function {{ adapter.quote(target.schema) }}.try_jsonb(document text)
             returns jsonb language plpgsql immutable parallel safe as $$
             begin
                 return document::jsonb;

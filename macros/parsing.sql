@@ -9,20 +9,20 @@
 {% endmacro %}
 
 
-{% macro reject_reason(table, document='document') %}
+{% macro reject_reason(table, event_document='event_document') %}
     {#- Why a raw row cannot be staged, or null when it can. Staging keeps the rows with
         a null reason; stg_webshop__quarantine keeps the others, so the two never drift.
-        Events need their parsed document (`try_jsonb(event_data)`) in column `document`. -#}
+        Events need their parsed document (`try_jsonb(event_data)`) in column `event_document`. -#}
     case
         when id is null then 'missing id'
     {%- if table == 'event' %}
         when event_timestamp is null then 'missing event_timestamp'
         when event_timestamp > _extracted_at then 'event_timestamp after its batch was extracted'
-        when {{ document }} is null then 'event_data is not valid JSON'
-        when jsonb_typeof({{ document }}) <> 'object'
+        when {{ event_document }} is null then 'event_data is not valid JSON'
+        when jsonb_typeof({{ event_document }}) <> 'object'
             then 'event_data is not a JSON object'
-        when jsonb_typeof({{ document }} -> 'customer-id') <> 'null'
-            and {{ json_bigint(document ~ " -> 'customer-id'") }} is null
+        when jsonb_typeof({{ event_document }} -> 'customer-id') <> 'null'
+            and {{ json_bigint(event_document ~ " -> 'customer-id'") }} is null
             then 'customer-id is not an integer'
     {%- else %}
         when updated_at is null then 'missing updated_at'
@@ -38,3 +38,9 @@
     {%- endif %}
     end
 {% endmacro %}
+
+
+{% macro try_jsonb(text_expression) -%}
+    {#- The JSON document in a text, or null when it is not valid JSON (see create_functions). -#}
+    {{ adapter.quote(target.schema) }}.try_jsonb({{ text_expression }})
+{%- endmacro %}

@@ -24,11 +24,14 @@ events as (
 {% if is_incremental() -%}
 new_events as (
     select
-        customer_id,
-        min(event_at) as first_new_event_at
+        events.customer_id,
+        min(events.event_at) as first_new_event_at
     from events
-    where _extracted_at >= (select max(_extracted_at) from {{ this }})
-    group by customer_id
+    where
+        events._extracted_at >= (
+            select max(sessionized._extracted_at) from {{ this }} as sessionized
+        )
+    group by events.customer_id
 ),
 
 -- A new event can only join sessions ending less than one gap before it. Sessionize
@@ -37,24 +40,25 @@ new_events as (
 restart as (
     select
         new_events.customer_id,
-        least(new_events.first_new_event_at, min(existing.session_start)) as restart_at
+        least(new_events.first_new_event_at, min(sessionized.session_start)) as restart_at
     from new_events
-    left join {{ this }} as existing
+    left join {{ this }} as sessionized
         on
-            new_events.customer_id = existing.customer_id
-            and existing.session_end >= new_events.first_new_event_at - {{ gap }}
+            new_events.customer_id = sessionized.customer_id
+            and sessionized.session_end >= new_events.first_new_event_at - {{ gap }}
     group by new_events.customer_id, new_events.first_new_event_at
 ),
 {%- endif %}
 
 scoped as (
     select events.*
-    from events
+    from
+        events
     {%- if is_incremental() %}
-        inner join restart
-            on
-                events.customer_id = restart.customer_id
-                and events.event_at >= restart.restart_at
+inner join restart
+    on
+        events.customer_id = restart.customer_id
+        and events.event_at >= restart.restart_at
     {%- endif %}
 ),
 

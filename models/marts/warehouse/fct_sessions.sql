@@ -72,12 +72,13 @@ restart as (
 
 scoped as (
     select events.*
-    from events
+    from
+        events
     {%- if is_incremental() %}
-        inner join restart
-            on
-                events.customer_id = restart.customer_id
-                and events.session_start >= restart.restart_at
+inner join restart
+    on
+        events.customer_id = restart.customer_id
+        and events.session_start >= restart.restart_at
     {%- endif %}
 ),
 
@@ -135,7 +136,7 @@ sessions as (
         customer_id,
         session_start,
         session_end,
-        extract(epoch from session_end - session_start)::integer as duration_seconds,
+        cast(extract(epoch from session_end - session_start) as integer) as duration_seconds,
         count(*) as events,
         count(*) filter (where event_type = 'PAGE_VIEW') as page_views,
         count(*) filter (where event_type = 'ADD_PRODUCT_TO_CART') as cart_adds,
@@ -171,8 +172,8 @@ select
     landing.referrer_url,
     cast(coalesce(cart_values.cart_value_added, 0) as numeric(12, 2)) as cart_value_added,
     cast(coalesce(cart_values.cart_value_net, 0) as numeric(12, 2)) as cart_value_net,
-    coalesce(cart_values.unpriced_cart_events, 0) as unpriced_cart_events,
-    sessions._extracted_at
+    sessions._extracted_at,
+    coalesce(cart_values.unpriced_cart_events, 0) as unpriced_cart_events
 from sessions
 left join landing on sessions.session_id = landing.session_id
 left join cart_values on sessions.session_id = cart_values.session_id

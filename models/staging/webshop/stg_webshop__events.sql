@@ -8,7 +8,7 @@ source as (
 parsed as (
     select
         *,
-        {{ target.schema }}.try_jsonb(event_data) as document
+        {{ try_jsonb("event_data") }} as event_document
     from source
 ),
 
@@ -27,19 +27,20 @@ renamed as (
             'SEARCH'
         ) as is_known_event_type,
         event_timestamp as event_at,
-        {{ json_bigint("document -> 'customer-id'") }} as customer_id,
-        jsonb_typeof(document -> 'customer-id') = 'string' as is_customer_id_sent_as_text,
-        document ->> 'page' as page_url,
-        document ->> 'referrer' as referrer_url,
-        {{ json_bigint("document -> 'product'") }} as product_id,
-        {{ json_bigint("document -> 'quantity'", 'integer', 9) }} as quantity,
-        document ->> 'query' as search_query,
-        {{ json_bigint("document -> 'position'", 'integer', 9) }} as list_position,
-        document ->> 'user-agent' as user_agent,
-        document ->> 'ip' as ip_address,
+        {{ json_bigint("event_document -> 'customer-id'") }} as customer_id,
+        jsonb_typeof(event_document -> 'customer-id') = 'string' as is_customer_id_sent_as_text,
+        event_document ->> 'page' as page_url,
+        event_document ->> 'referrer' as referrer_url,
+        {{ json_bigint("event_document -> 'product'") }} as product_id,
+        {{ json_bigint("event_document -> 'quantity'", 'integer', 9) }} as quantity,
+        event_document ->> 'query' as search_query,
+        {{ json_bigint("event_document -> 'position'", 'integer', 9) }} as list_position,
+        event_document ->> 'user-agent' as user_agent,
+        event_document ->> 'ip' as ip_address,
         _extracted_at,
-        {{ dbt_utils.generate_surrogate_key(['event_type', epoch('event_timestamp'), 'event_data']) }}
-            as event_content_id
+        {{ dbt_utils.generate_surrogate_key([
+            'event_type', epoch('event_timestamp'), 'event_data',
+        ]) }} as event_content_id
     from parsed
     where {{ reject_reason('event') }} is null
 ),

@@ -1,0 +1,64 @@
+-- Every raw row is accounted for: staged (one row per distinct version; for events one
+-- per event id), quarantined with a reason (one row per distinct rejected row), or a
+-- duplicate of one of those. Returns the tables where the counts do not add up.
+{%- set staged = {
+    'customer': 'stg_webshop__customers',
+    'product': 'stg_webshop__products',
+    'voucher': 'stg_webshop__vouchers',
+    'orders': 'stg_webshop__orders',
+    'order_line': 'stg_webshop__order_lines',
+    'event': 'stg_webshop__events',
+} %}
+
+with
+
+{% for table, model in staged.items() %}
+{{ table }}_raw as (
+    select
+        source_row.id,
+        to_jsonb(source_row) - '_extracted_at' as row_content,
+        {{ reject_reason(table) }} as reject_reason
+    from (
+        select
+            *,
+            {% if table == 'event' %}{{ try_jsonb("event_data") }}{% else %}null{% endif %}
+                as event_document
+        from {{ source('webshop', table) }}
+    ) as source_row
+),
+
+{{ table }}_counts as (
+    select
+        '{{ table }}' as source_table,
+        (select count(*) from {{ table }}_raw) as raw_rows,
+        (select count(*) from {{ ref(model) }}) as staged_rows,
+        (
+            select count(distinct {{ 'id' if table == 'event' else 'row_content' }})
+            from {{ table }}_raw
+            where reject_reason is null
+        ) as distinct_accepted_rows,
+        (
+            select count(*) from {{ ref('stg_webshop__quarantine') }}
+            where source_table = '{{ table }}'
+        ) as quarantined_rows,
+        (
+            select count(distinct row_content) from {{ table }}_raw
+            where reject_reason is not null
+        ) as distinct_rejected_rows
+),
+{% endfor %}
+
+counts as (
+    {%- for table in staged %}
+    select * from {{ table }}_counts
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+)
+
+select
+    *,
+    raw_rows - staged_rows - quarantined_rows as duplicate_rows
+from counts
+where
+    staged_rows != distinct_accepted_rows
+    or quarantined_rows != distinct_rejected_rows
