@@ -34,6 +34,7 @@ demo: db-start
 	webshop load --days $(DAYS) --scale $(SCALE) --only-if-empty
 	dbt build
 	webshop summary
+	webshop marts
 
 # Replay the next night: one more batch, then an incremental build.
 load-day: db-start

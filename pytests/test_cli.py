@@ -21,9 +21,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from conftest import conninfo, fresh_database, pg_env
 from webshop import contract, copytext, pg
 from webshop.generator import Faults, GeneratorConfig, generate
+
+from conftest import conninfo, fresh_database, pg_env
 
 _SCRIPT = Path(sys.executable).with_name("webshop")
 COMMAND = (

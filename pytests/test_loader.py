@@ -12,9 +12,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from conftest import conninfo, fresh_database
 from webshop import contract, loader, pg
 from webshop.generator import Batch, Faults, GeneratorConfig, generate
+
+from conftest import conninfo, fresh_database
 
 pytestmark = pytest.mark.db
 

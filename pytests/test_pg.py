@@ -12,8 +12,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import conninfo
 from webshop import pg
+
+from conftest import conninfo
 
 
 @pytest.fixture

@@ -20,10 +20,11 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import REPO_ROOT, conninfo, fresh_database, pg_env
 
 from webshop import loader, pg
 from webshop.generator import Faults, GeneratorConfig
+
+from conftest import REPO_ROOT, conninfo, fresh_database, pg_env
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
@@ -50,25 +51,91 @@ def assert_clean(output: str) -> None:
     assert " WARN=0 " in output, output[-2000:]
 
 
-@pytest.mark.parametrize("server", ["embedded_cluster", "pg15_cluster"])
-def test_build_then_one_more_day(
-    server: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> None:
-    cluster: pg.Cluster = request.getfixturevalue(server)
+def build_three_days_then_one_more(
+    cluster: pg.Cluster, target: Path
+) -> tuple[dict[str, str], list[str]]:
+    """Load 3 days and build, load 1 more day and build (incrementally): the daily routine."""
     database = fresh_database(cluster)
     env = pg_env(cluster, database)
     config = GeneratorConfig(seed=3, scale=0.002, start_date=date(2026, 3, 2))
-    with psycopg.connect(**conninfo(cluster, database)) as conn:  # type: ignore[arg-type]
+    outputs = []
+    with psycopg.connect(**conninfo(cluster, database), autocommit=True) as conn:  # type: ignore[arg-type]
         loader.load(conn, "raw", 3, config, set())
-        assert_clean(dbt(env, tmp_path, "build"))
+        outputs.append(dbt(env, target, "build"))
         loader.load(conn, "raw", 1, config, set())
-        assert_clean(dbt(env, tmp_path, "build"))
+        outputs.append(dbt(env, target, "build"))
         orders = conn.execute("select count(*) from analytics_warehouse.fct_orders").fetchone()
         sessions = conn.execute(
             "select count(*), count(distinct customer_id) from analytics_warehouse.fct_sessions"
         ).fetchone()
     assert orders is not None and orders[0] > 0
     assert sessions is not None and sessions[0] > sessions[1] > 0
+    return env, outputs
+
+
+@pytest.fixture(scope="module")
+def built_embedded(
+    embedded_cluster: pg.Cluster, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[dict[str, str], Path, list[str]]:
+    target = tmp_path_factory.mktemp("dbt-target")
+    env, outputs = build_three_days_then_one_more(embedded_cluster, target)
+    return env, target, outputs
+
+
+def test_daily_build_is_clean_on_embedded_postgres(
+    built_embedded: tuple[dict[str, str], Path, list[str]],
+) -> None:
+    for output in built_embedded[2]:
+        assert_clean(output)
+
+
+def test_daily_build_is_clean_on_postgres_15(pg15_cluster: pg.Cluster, tmp_path: Path) -> None:
+    with psycopg.connect(**conninfo(pg15_cluster, "postgres")) as conn:  # type: ignore[arg-type]
+        version = conn.execute("show server_version_num").fetchone()
+    assert version is not None and 150000 <= int(version[0]) < 160000
+    _, outputs = build_three_days_then_one_more(pg15_cluster, tmp_path)
+    for output in outputs:
+        assert_clean(output)
+
+
+def test_sqlfluff_lint_is_clean(built_embedded: tuple[dict[str, str], Path, list[str]]) -> None:
+    """Linted against a built warehouse, so the incremental branches are rendered too."""
+    env, _, _ = built_embedded
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "sqlfluff"),
+            "lint",
+            "models",
+            "tests",
+            "analyses",
+            "snapshots",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+
+
+def test_docs_describe_every_model_and_column(
+    built_embedded: tuple[dict[str, str], Path, list[str]],
+) -> None:
+    env, target, _ = built_embedded
+    dbt(env, target, "docs", "generate")
+    manifest = json.loads((target / "manifest.json").read_text())
+    catalog = json.loads((target / "catalog.json").read_text())
+    undocumented = []
+    for node_id, node in manifest["nodes"].items():
+        if node["resource_type"] != "model" or node["package_name"] != "webshop":
+            continue
+        if not node["description"].strip():
+            undocumented.append(node_id)
+        built = set(catalog["nodes"][node_id]["columns"])
+        documented = {name for name, col in node["columns"].items() if col["description"].strip()}
+        undocumented += [f"{node_id}.{column}" for column in sorted(built - documented)]
+        undocumented += [f"{node_id}.{column} (not in table)" for column in documented - built]
+    assert undocumented == []
 
 
 # -- incremental == full refresh ---------------------------------------------------------
@@ -103,8 +170,20 @@ def event(event_id: int, kind: str, when: datetime, **data: Any) -> tuple[Any, .
 
 def customer(email: str, updated_at: datetime) -> tuple[Any, ...]:
     created = at(9)
-    return (CUSTOMER, "Ada", "Lovelace", email, None, "Main 1", "1000 AA", "Amsterdam", "NL",
-            created, updated_at, None)  # fmt: skip
+    return (
+        CUSTOMER,
+        "Ada",
+        "Lovelace",
+        email,
+        None,
+        "Main 1",
+        "1000 AA",
+        "Amsterdam",
+        "NL",
+        created,
+        updated_at,
+        None,
+    )
 
 
 def product(price: str, updated_at: datetime) -> tuple[Any, ...]:
@@ -121,10 +200,10 @@ INJECTED: dict[int, dict[str, list[tuple[Any, ...]]]] = {
             event(9_000_000_001, "PAGE_VIEW", at(10), page="https://www.xccelerated-shop.com/"),
             event(
                 9_000_000_002, "ADD_PRODUCT_TO_CART", at(10 + 50 / 60), product=PRODUCT, quantity=1
-            ),  # fmt: skip
+            ),
             # Unusable rows: quarantined with a reason, never a failed build.
             (9_000_000_090, "PAGE_VIEW", at(11), '{"customer-id": 9, "page": '),
-            event(9_000_000_091, "PAGE_VIEW", at(11))[:3] + ('{"customer-id": "abc"}',),
+            (9_000_000_091, "PAGE_VIEW", at(11), '{"customer-id": "abc"}'),
         ],
     },
     3: {"product": [product("30.00", at(8, DAY1 + timedelta(days=2)))]},

@@ -52,13 +52,12 @@ restart as (
 
 scoped as (
     select events.*
-    from
-        events
-    {%- if is_incremental() %}
-inner join restart
-    on
-        events.customer_id = restart.customer_id
-        and events.event_at >= restart.restart_at
+    from events
+    {% if is_incremental() -%}
+    inner join restart
+        on
+            events.customer_id = restart.customer_id
+            and events.event_at >= restart.restart_at
     {%- endif %}
 ),
 

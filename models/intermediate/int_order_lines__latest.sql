@@ -22,9 +22,9 @@ select
     quantity,
     unit_price,
     discount_amount,
-    created_at,
-    updated_at,
     quantity * unit_price as gross_amount,
-    quantity * unit_price - discount_amount as net_amount
+    quantity * unit_price - discount_amount as net_amount,
+    created_at,
+    updated_at
 from ordered
 where recency = 1

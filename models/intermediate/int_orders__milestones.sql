@@ -40,13 +40,13 @@ select
     latest.voucher_id,
     latest.order_status,
     milestones.placed_at,
+    coalesce(milestones.paid_version_at, milestones.past_paid_version_at) as paid_at,
     milestones.shipped_at,
     milestones.delivered_at,
     milestones.cancelled_at,
     milestones.returned_at,
     milestones.versions,
-    latest.updated_at,
-    coalesce(milestones.paid_version_at, milestones.past_paid_version_at) as paid_at
+    latest.updated_at
 from milestones
 inner join ordered as latest
     on milestones.order_id = latest.order_id and latest.recency = 1

@@ -294,6 +294,44 @@ def summary() -> None:
             click.echo(f"  {schema}.{name:<40} {cur.fetchone()[0]:>10,} rows")  # type: ignore[index]
 
 
+# The marts and the column that orders their rows in time.
+MARTS = {
+    "mart_weekly_shipping_time": "placed_week",
+    "mart_weekly_discount": "placed_week",
+    "mart_last_session_cart": "session_end",
+}
+
+
+@cli.command()
+@click.option("--rows", type=click.IntRange(min=1), default=5, show_default=True)
+def marts(rows: int) -> None:
+    """Print the latest rows of each mart as a table."""
+    schema = f"{settings.dbt_schema()}_marts"
+    with loader.connect(settings.connection()) as conn, conn.cursor() as cur:
+        for name, order_column in MARTS.items():
+            if conn.execute("select to_regclass(%s)", (f"{schema}.{name}",)).fetchone() == (None,):
+                raise click.ClickException(f"{schema}.{name} does not exist: run `dbt build`")
+            cur.execute(
+                sql.SQL("select * from {}.{} order by {} desc limit %s").format(
+                    sql.Identifier(schema), sql.Identifier(name), sql.Identifier(order_column)
+                ),
+                (rows,),
+            )
+            header = [column.name for column in cur.description or []]
+            body = [["" if v is None else str(v) for v in row] for row in reversed(cur.fetchall())]
+            click.echo(f"\n{schema}.{name} (latest {len(body)} rows)")
+            click.echo(format_table(header, body))
+
+
+def format_table(header: list[str], body: list[list[str]]) -> str:
+    """A plain-text table: columns padded to their widest cell."""
+    widths = [max(len(cell) for cell in column) for column in zip(header, *body, strict=True)]
+    lines = [header, ["-" * width for width in widths], *body]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines
+    )
+
+
 def main() -> None:
     """Entry point: click's errors, and ours, as one line each."""
     try:

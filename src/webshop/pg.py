@@ -41,6 +41,8 @@ def embedded_bin_dir() -> Path:
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     """Whether a server could listen on host:port (nothing else has it bound)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As PostgreSQL does: connections of a just-stopped server in TIME_WAIT are no obstacle.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

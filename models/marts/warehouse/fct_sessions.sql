@@ -72,13 +72,12 @@ restart as (
 
 scoped as (
     select events.*
-    from
-        events
-    {%- if is_incremental() %}
-inner join restart
-    on
-        events.customer_id = restart.customer_id
-        and events.session_start >= restart.restart_at
+    from events
+    {% if is_incremental() -%}
+    inner join restart
+        on
+            events.customer_id = restart.customer_id
+            and events.session_start >= restart.restart_at
     {%- endif %}
 ),
 
@@ -172,8 +171,8 @@ select
     landing.referrer_url,
     cast(coalesce(cart_values.cart_value_added, 0) as numeric(12, 2)) as cart_value_added,
     cast(coalesce(cart_values.cart_value_net, 0) as numeric(12, 2)) as cart_value_net,
-    sessions._extracted_at,
-    coalesce(cart_values.unpriced_cart_events, 0) as unpriced_cart_events
+    coalesce(cart_values.unpriced_cart_events, 0) as unpriced_cart_events,
+    sessions._extracted_at
 from sessions
 left join landing on sessions.session_id = landing.session_id
 left join cart_values on sessions.session_id = cart_values.session_id
