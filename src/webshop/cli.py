@@ -282,16 +282,18 @@ def summary() -> None:
         )
         relations = cur.fetchall()
         click.echo(f"built by dbt: {len(relations)} relations")
+        width = max((len(f"{schema}.{name}") for schema, name, _ in relations), default=0)
         for schema, name, kind in relations:
+            qualified = f"{schema}.{name}"
             if kind == "v":
-                click.echo(f"  {schema}.{name:<40} view")
+                click.echo(f"  {qualified:<{width}}       view")
                 continue
             cur.execute(
                 sql.SQL("select count(*) from {}.{}").format(
                     sql.Identifier(schema), sql.Identifier(name)
                 )
             )
-            click.echo(f"  {schema}.{name:<40} {cur.fetchone()[0]:>10,} rows")  # type: ignore[index]
+            click.echo(f"  {qualified:<{width}} {cur.fetchone()[0]:>10,} rows")  # type: ignore[index]
 
 
 # The marts and the column that orders their rows in time.
