@@ -296,6 +296,40 @@ def summary() -> None:
             click.echo(f"  {qualified:<{width}} {cur.fetchone()[0]:>10,} rows")  # type: ignore[index]
 
 
+@cli.command()
+@click.option("--scale", type=click.FloatRange(min=0.0001, max=10), default=0.02, show_default=True)
+@click.option(
+    "--days",
+    type=click.IntRange(min=2),
+    default=20,
+    show_default=True,
+    help="History for the first measurements; the second set runs at twice this.",
+)
+@click.option(
+    "--repeat",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Incremental days measured at each history length (the best counts).",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("bench.json"),
+    show_default=True,
+)
+def bench(scale: float, days: int, repeat: int, json_path: Path) -> None:
+    """Time ingest, full build and one more day against their floors (SF1: --scale 1
+    --days 120). Runs on a throw-away PostgreSQL; your warehouse is not touched."""
+    from webshop import bench as benchmark
+
+    results = benchmark.run(scale, days, repeat, lambda line: click.echo(f"- {line}", err=True))
+    click.echo(benchmark.report(results))
+    benchmark.write_json(results, json_path)
+    click.echo(f"\nwritten to {json_path}")
+
+
 # The marts and the column that orders their rows in time.
 MARTS = {
     "mart_weekly_shipping_time": "placed_week",

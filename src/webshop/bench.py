@@ -1,0 +1,311 @@
+"""The benchmark: ingest, full build and one more day, against their floors, in one run.
+
+Everything runs on a throw-away embedded PostgreSQL (temporary data directory, free port),
+so the user's warehouse is never touched. Figures:
+
+- ingest: generate + load D days with `webshop load`, rows/s, against the floor: COPY of
+  the same rows from files written beforehand;
+- full build: `dbt run --full-refresh` and `dbt build --full-refresh`, against the floor:
+  one pass of PostgreSQL over every raw table (every column read, each event document
+  parsed once);
+- incremental day: load one more day and `dbt run`, at D and at 2D days of history;
+- naive peer: the same models rebuilt as full-refresh tables on the same data;
+- memory: the loader's peak RSS, the largest PostgreSQL process's peak RSS during the
+  full build, and the temporary files (work_mem spills) it wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import psutil
+import psycopg
+from psycopg import sql
+
+from webshop import contract, pg
+
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Results:
+    scale: float
+    days: int
+    repeat: int
+    machine: str
+    rows: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    memory_mb: dict[str, float] = field(default_factory=dict)
+    ratios: dict[str, float] = field(default_factory=dict)
+
+
+def machine() -> str:
+    cpus = os.cpu_count()
+    memory = psutil.virtual_memory().total / 2**30
+    return f"{sys.platform}, {cpus} cores, {memory:.0f} GiB RAM, Python {sys.version.split()[0]}"
+
+
+@contextmanager
+def throwaway_cluster() -> Iterator[tuple[pg.Cluster, Path]]:
+    workdir = Path(tempfile.mkdtemp(prefix="webshop-bench-"))
+    cluster = pg.Cluster(pg.embedded_bin_dir(), workdir / "pgdata", pg.free_port())
+    try:
+        cluster.start()
+        yield cluster, workdir
+    finally:
+        cluster.destroy()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def conninfo(cluster: pg.Cluster, database: str) -> dict[str, str]:
+    return {
+        "host": "127.0.0.1",
+        "port": str(cluster.port),
+        "user": pg.SUPERUSER,
+        "password": "",
+        "dbname": database,
+    }
+
+
+def environment(cluster: pg.Cluster, database: str, workdir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        PGHOST="127.0.0.1",
+        PGPORT=str(cluster.port),
+        PGUSER=pg.SUPERUSER,
+        PGPASSWORD="",
+        PGDATABASE=database,
+        DBT_PROFILES_DIR=str(Path.cwd()),
+        DBT_TARGET_PATH=str(workdir / "target"),
+        DBT_LOG_PATH=str(workdir / "logs"),
+        WEBSHOP_PGDATA=str(cluster.data_dir),
+    )
+    env.pop("WEBSHOP_RAW_SCHEMA", None)
+    return env
+
+
+def timed(command: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    proc = subprocess.run(command, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(command)} failed:\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}"
+        )
+    return elapsed
+
+
+def best(repeat: int, run: Callable[[], float]) -> float:
+    return min(run() for _ in range(repeat))
+
+
+class PeakRss:
+    """Samples the largest resident set of the server's processes while in use."""
+
+    def __init__(self, cluster: pg.Cluster) -> None:
+        self.root = cluster.pid()
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        if self.root is None:
+            return
+        server = psutil.Process(self.root)
+        while not self._stop.wait(0.1):
+            for process in [server, *server.children()]:
+                try:
+                    self.peak = max(self.peak, process.memory_info().rss)
+                except psutil.Error:
+                    continue
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def count_rows(conn: psycopg.Connection[Any], table: str) -> int:
+    row = conn.execute(sql.SQL("select count(*) from raw.{}").format(sql.Identifier(table)))
+    return int(row.fetchone()[0])  # type: ignore[index]
+
+
+def temp_bytes(conn: psycopg.Connection[Any]) -> int:
+    row = conn.execute(
+        "select temp_bytes from pg_stat_database where datname = current_database()"
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def one_pass_floor(conn: psycopg.Connection[Any]) -> float:
+    """Seconds PostgreSQL needs to read every raw row once, every column, events parsed."""
+    started = time.perf_counter()
+    for table in contract.TABLES:
+        if table == "event":
+            query = (
+                "select count(*), sum(length(t::text)),"
+                " count(jsonb_typeof(analytics.try_jsonb(t.event_data))) from raw.event as t"
+            )
+        else:
+            query = f"select count(*), sum(length(t::text)) from raw.{table} as t"
+        conn.execute(query).fetchone()
+    return time.perf_counter() - started
+
+
+def copy_floor(cluster: pg.Cluster, files: Path) -> tuple[int, float]:
+    """COPY the pre-written batch files into a fresh database: rows and seconds."""
+    cluster.ensure_database("copy_floor")
+    with psycopg.connect(**conninfo(cluster, "copy_floor"), autocommit=True) as conn:  # type: ignore[arg-type]
+        with conn.cursor() as cur:
+            cur.execute("create schema raw")
+            for table in contract.TABLES:
+                cur.execute(contract.create_table_sql("raw", table))
+        rows = 0
+        started = time.perf_counter()
+        for folder in sorted(files.iterdir()):
+            with conn.transaction(), conn.cursor() as cur:
+                for table in contract.TABLES:
+                    path = folder / f"{table}.tsv"
+                    statement = sql.SQL("copy raw.{} from stdin").format(sql.Identifier(table))
+                    with cur.copy(statement) as copy, path.open("rb") as handle:
+                        while chunk := handle.read(1 << 20):
+                            copy.write(chunk)
+                    rows += cur.rowcount
+        return rows, time.perf_counter() - started
+
+
+def run(scale: float, days: int, repeat: int, echo: Callable[[str], None]) -> Results:
+    results = Results(scale=scale, days=days, repeat=repeat, machine=machine())
+    seconds = results.seconds
+    webshop, dbt = str(BIN / "webshop"), str(BIN / "dbt")
+    start = date(2026, 1, 5)
+    generator_args = ["--scale", str(scale), "--start-date", start.isoformat(), "--seed", "42"]
+    with throwaway_cluster() as (cluster, workdir):
+        cluster.ensure_database("bench")
+        env = environment(cluster, "bench", workdir)
+
+        echo(f"ingest: generate + load {days} days at scale {scale}")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        seconds["ingest"] = timed([webshop, "load", "--days", str(days), *generator_args], env)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        results.memory_mb["loader_peak_rss"] = max(before, after) / 1024
+        with psycopg.connect(**conninfo(cluster, "bench"), autocommit=True) as conn:  # type: ignore[arg-type]
+            results.rows["raw"] = sum(count_rows(conn, table) for table in contract.TABLES)
+
+        echo("ingest floor: COPY of the same rows from pre-written files")
+        files = workdir / "files"
+        timed([webshop, "generate", "--days", str(days), "--out", str(files), *generator_args], env)
+        results.rows["copy_floor"], seconds["copy_floor"] = copy_floor(cluster, files)
+        shutil.rmtree(files)
+
+        echo("full build")
+        timed([webshop, "deps"], env)
+        with psycopg.connect(**conninfo(cluster, "bench"), autocommit=True) as conn:  # type: ignore[arg-type]
+            spilled = temp_bytes(conn)
+            with PeakRss(cluster) as peak:
+                seconds["full_run"] = timed([dbt, "run", "--full-refresh"], env)
+            results.memory_mb["postgres_peak_rss"] = peak.peak / 2**20
+            results.memory_mb["full_run_temp_files"] = (temp_bytes(conn) - spilled) / 2**20
+            seconds["full_build"] = timed([dbt, "build", "--full-refresh"], env)
+            seconds["one_pass_floor"] = best(repeat, lambda: one_pass_floor(conn))
+
+        def one_more_day(label: str) -> None:
+            def day() -> float:
+                seconds[f"load_day_{label}"] = timed([webshop, "load", "--days", "1"], env)
+                return timed([dbt, "run"], env)
+
+            echo(f"incremental day at {label} days of history")
+            seconds[f"incremental_run_{label}"] = best(repeat, day)
+            echo(f"naive peer at {label} days: every model rebuilt in full")
+            seconds[f"naive_run_{label}"] = timed([dbt, "run", "--full-refresh"], env)
+
+        one_more_day(str(days))
+        loaded = days + repeat
+        echo(f"loading up to {2 * days} days")
+        timed([webshop, "load", "--days", str(2 * days - loaded)], env)
+        timed([dbt, "run"], env)
+        one_more_day(str(2 * days))
+
+    ingest_rate = results.rows["raw"] / seconds["ingest"]
+    floor_rate = results.rows["copy_floor"] / seconds["copy_floor"]
+    results.ratios = {
+        "ingest_rows_per_s": round(ingest_rate),
+        "copy_floor_rows_per_s": round(floor_rate),
+        "ingest_vs_copy_floor": round(ingest_rate / floor_rate, 3),
+        "full_run_vs_one_pass_floor": round(seconds["full_run"] / seconds["one_pass_floor"], 2),
+        "incremental_vs_full_run": round(
+            seconds[f"incremental_run_{days}"] / seconds["full_run"], 3
+        ),
+        "incremental_2d_vs_d": round(
+            seconds[f"incremental_run_{2 * days}"] / seconds[f"incremental_run_{days}"], 3
+        ),
+        "naive_vs_incremental": round(
+            seconds[f"naive_run_{days}"] / seconds[f"incremental_run_{days}"], 1
+        ),
+    }
+    return results
+
+
+def report(results: Results) -> str:
+    """A readable table of the figures and the targets of the benchmark issue."""
+    s, r, days = results.seconds, results.ratios, results.days
+    lines = [
+        f"machine: {results.machine}",
+        f"scale {results.scale}, {days} + {days} days, best of {results.repeat}",
+        "",
+        f"{'measure':<44}{'value':>14}",
+        f"{'-' * 44}{'-' * 14}",
+    ]
+    rows = [
+        ("raw rows loaded", f"{results.rows['raw']:,}"),
+        ("generate + load (s)", f"{s['ingest']:.1f}"),
+        ("  rows/s", f"{r['ingest_rows_per_s']:,}"),
+        ("COPY floor from files (s)", f"{s['copy_floor']:.1f}"),
+        ("  rows/s", f"{r['copy_floor_rows_per_s']:,}"),
+        ("full build, models (s)", f"{s['full_run']:.1f}"),
+        ("full build, models and tests (s)", f"{s['full_build']:.1f}"),
+        ("one-pass floor (s)", f"{s['one_pass_floor']:.1f}"),
+        (f"incremental day at {days} days (s)", f"{s[f'incremental_run_{days}']:.1f}"),
+        (f"incremental day at {2 * days} days (s)", f"{s[f'incremental_run_{2 * days}']:.1f}"),
+        (f"naive full-refresh day at {days} days (s)", f"{s[f'naive_run_{days}']:.1f}"),
+        (f"naive full-refresh day at {2 * days} days (s)", f"{s[f'naive_run_{2 * days}']:.1f}"),
+        ("loader peak RSS (MB)", f"{results.memory_mb['loader_peak_rss']:.0f}"),
+        ("largest PostgreSQL process RSS (MB)", f"{results.memory_mb['postgres_peak_rss']:.0f}"),
+        (
+            "temp files written by full build (MB)",
+            f"{results.memory_mb['full_run_temp_files']:.0f}",
+        ),
+    ]
+    lines += [f"{name:<44}{value:>14}" for name, value in rows]
+    targets = [
+        ("incremental day / full build", r["incremental_vs_full_run"], "<=", 0.10),
+        (f"incremental at {2 * days} / at {days} days", r["incremental_2d_vs_d"], "<=", 1.2),
+        ("full build / one-pass floor", r["full_run_vs_one_pass_floor"], "<=", 4.0),
+        ("generate + load / COPY floor", r["ingest_vs_copy_floor"], ">=", 0.5),
+    ]
+    lines += ["", f"{'target':<44}{'ratio':>8}{'goal':>10}  met"]
+    for name, value, op, goal in targets:
+        met = value <= goal if op == "<=" else value >= goal
+        lines.append(f"{name:<44}{value:>8}{op + ' ' + str(goal):>10}  {'yes' if met else 'NO'}")
+    return "\n".join(lines)
+
+
+def write_json(results: Results, path: Path) -> None:
+    path.write_text(json.dumps(asdict(results), indent=2) + "\n")
