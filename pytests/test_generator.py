@@ -16,6 +16,7 @@ import pytest
 from webshop import contract
 from webshop.copytext import format_row
 from webshop.generator import KNOWN_EVENT_TYPES, Batch, Faults, GeneratorConfig, generate
+from webshop.generator._sim import Sim
 
 UTC = timezone.utc
 START = date(2026, 1, 5)
@@ -306,6 +307,109 @@ def test_every_tracked_order_has_its_confirmation_page_view(clean: list[Batch]) 
             continue
         assert any(abs(ts - order[4]) <= timedelta(seconds=2) for ts in confirmations[order[1]])
     assert 0 < untracked < 0.25 * len(orders)  # some customers block the tracker
+
+
+Visit = tuple[int, datetime, datetime, int]  # customer id, first/last event, guest adds
+
+
+@pytest.fixture(scope="module", params=[1, 2, 5])
+def traced(request: pytest.FixtureRequest) -> tuple[list[Batch], list[Visit]]:
+    """Two clean weeks at scale 0.01, with the span of every visit that ends logged in.
+
+    A visit's boundaries are not in the data: a customer's earlier visit that ended with
+    an abandoned cart can lie minutes before the visit that buys, and a pause inside a
+    visit can be longer than one between visits. So they are taken from the simulation:
+    each call of `Sim._visit` appends one visit's events, in time order. The seeds are
+    ones whose two weeks hold an order placed right after signing up with a guest cart.
+    """
+    spans: list[tuple[int, int, list[str], int]] = []
+    visit = Sim._visit
+
+    def spy(sim: Sim, *args: Any, **kwargs: Any) -> int:
+        first = len(sim.events)
+        anonymous = visit(sim, *args, **kwargs)
+        own = sim.events[first:]
+        guest_adds = sum(
+            kind == "ADD_PRODUCT_TO_CART" and cell[0].endswith("null") for _, kind, cell, _ in own
+        )
+        # the last event's prefix cell names the customer once sign-ups have their ids
+        spans.append((own[0][0], own[-1][0], own[-1][2], guest_adds))
+        return anonymous
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Sim, "_visit", spy)
+        batches = run(0.01, 14, Faults.none(), seed=request.param)
+    start = day_start(0)
+    visits = []
+    for first, last, cell, guest_adds in spans:
+        customer = json.loads(cell[0] + "}")["customer-id"]
+        if customer is not None:
+            span = start + timedelta(0, 0, first), start + timedelta(0, 0, last)
+            visits.append((customer, *span, guest_adds))
+    return batches, visits
+
+
+def test_order_lines_are_the_cart_of_the_visit_that_placed_the_order(
+    traced: tuple[list[Batch], list[Visit]],
+) -> None:
+    """A tracked order holds exactly what its customer put in the cart (adds minus
+    removes, per product) during the visit that ends in its confirmation page view: not
+    what was added in earlier visits, nor as a guest before signing up in that visit."""
+    batches, visits = traced
+    events: dict[int, list[tuple[datetime, str, Any]]] = defaultdict(list)
+    for batch in batches:
+        for _, kind, ts, doc in batch.rows["event"]:
+            data = json.loads(doc)
+            if data["customer-id"] is not None:
+                events[data["customer-id"]].append((ts, kind.strip().upper(), data))
+    orders = {o[0]: o for batch in batches for o in batch.rows["orders"]}
+    lines: dict[int, dict[int, int]] = defaultdict(dict)
+    for batch in batches:
+        for line in batch.rows["order_line"]:
+            assert line[2] not in lines[line[1]]  # one line per product
+            lines[line[1]][line[2]] = line[3]
+    checked = after_guest_cart = 0
+    for oid, order in orders.items():
+        customer, created = order[1], order[4]
+        confirmations = [
+            ts
+            for ts, kind, data in events[customer]
+            if kind == "PAGE_VIEW"
+            and data["page"] == f"{SHOP}/checkout/confirmation"
+            and abs(ts - created) <= timedelta(seconds=2)
+        ]
+        if not confirmations:
+            continue  # the customer blocks the tracker
+        (confirmed,) = confirmations
+        # the visit that placed the order; no other visit of the customer overlaps it
+        ((start, guest_adds),) = [
+            (a, g) for c, a, b, g in visits if c == customer and a <= confirmed <= b
+        ]
+        overlapping = [
+            a for c, a, b, _ in visits if c == customer and a <= confirmed and b >= start
+        ]
+        assert overlapping == [start]
+        after_guest_cart += guest_adds > 0
+        cart: Counter[int] = Counter()
+        for ts, kind, data in events[customer]:
+            if start <= ts <= confirmed:
+                if kind == "ADD_PRODUCT_TO_CART":
+                    cart[data["product"]] += data["quantity"]
+                elif kind == "REMOVE_PRODUCT_FROM_CART":
+                    cart[data["product"]] -= data["quantity"]
+                    assert cart[data["product"]] >= 0  # only what is in the cart
+        assert {pid: qty for pid, qty in cart.items() if qty} == lines[oid], oid
+        checked += 1
+    assert checked >= 0.8 * len(orders)
+    assert after_guest_cart > 0  # the case of a guest's cart before signing up is covered
+
+
+def test_orders_often_have_several_lines(traced: tuple[list[Batch], list[Visit]]) -> None:
+    batches, _ = traced
+    lines = Counter(line[1] for batch in batches for line in batch.rows["order_line"])
+    assert len(lines) >= 20
+    assert sum(n >= 2 for n in lines.values()) >= 0.2 * len(lines)
+    assert 1.4 <= sum(lines.values()) / len(lines) <= 2.5
 
 
 def test_customers(clean: list[Batch]) -> None:

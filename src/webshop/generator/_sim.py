@@ -470,7 +470,7 @@ class Sim:
             if c.blocks_tracker:
                 self._blocked_order(c)
             else:
-                n = self._visit_length(7)
+                n = self._visit_length(11)  # buyers browse longer
                 self._visit(c, n, buy=True, signup=False)
                 logged_in -= n
         for _ in range(self.q_signups.take(self.signups_per_day * volume)):
@@ -573,7 +573,7 @@ class Sim:
         pool, page = self.product_pool, self.page_suffix
         has_products = len(pool) > 0
         logged_in = customer is not None
-        add_share = 0.67 + (0.17 if buy else 0.10)
+        add_share = 0.67 + (0.23 if buy else 0.10)
         remove_share = add_share + 0.035
 
         # landing page, with a referrer when the visitor came from elsewhere
@@ -612,6 +612,10 @@ class Sim:
                 self.new_customers.append((c, cell))
                 add((t, SIGN_UP, cell, "}"))
                 customer, logged_in = c, True
+                # The new account starts with an empty cart: the guest's cart is not
+                # carried over. Its adds were tracked anonymously (no customer id), so an
+                # order holding them could never be matched to the customer's events.
+                cart = {}
                 continue
             if i == signup_at - 1:
                 add((t, PAGE_VIEW, cell, _REGISTER))
@@ -675,10 +679,17 @@ class Sim:
                 query = _QUERIES[bisect(_QUERY_CUM, r() * _QUERY_CUM[-1])]
                 add((t, SEARCH, cell, _QUERY_SUFFIX[query]))
                 search_next = query
-            elif x < add_share and cur and cart.get(cur, 0) < 3 and self._addable(cur):
+            elif (
+                x < add_share
+                and cur
+                # one more of a product already in the cart now and then; mostly the
+                # shopper moves on to another product (orders of several lines)
+                and ((have := cart.get(cur, 0)) == 0 or (have < 3 and r() < 0.25))
+                and self._addable(cur)
+            ):
                 y = r()
-                qty = min(3 - cart.get(cur, 0), 1 if y < 0.78 else (2 if y < 0.95 else 3))
-                cart[cur] = cart.get(cur, 0) + qty
+                qty = min(3 - have, 1 if y < 0.78 else (2 if y < 0.95 else 3))
+                cart[cur] = have + qty
                 add((t, ADD, cell, f', "product": {cur}, "quantity": {qty}}}'))
             elif add_share <= x < remove_share and cart:
                 in_cart = list(cart)
