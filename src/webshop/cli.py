@@ -229,8 +229,7 @@ def generate_command(days: int, first_day: int, out: Path, **options: Any) -> No
         folder.mkdir(exist_ok=True)
         for table, rows in batch.rows.items():
             with (folder / f"{table}.tsv").open("w", encoding="utf-8", newline="") as handle:
-                for row in rows:
-                    handle.write(copytext.format_row((*row, batch.extracted_at)))
+                handle.write(copytext.format_rows(rows, batch.extracted_at))
     click.echo(f"wrote days {first_day}..{first_day + days - 1} to {out}")
 
 
