@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
+import os
+import pickle
+import subprocess
+import sys
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -15,7 +21,15 @@ import pytest
 
 from webshop import contract
 from webshop.copytext import format_row
-from webshop.generator import KNOWN_EVENT_TYPES, Batch, Faults, GeneratorConfig, generate
+from webshop.generator import (
+    KNOWN_EVENT_TYPES,
+    Batch,
+    Faults,
+    GeneratorConfig,
+    Simulation,
+    _snapshot,
+    generate,
+)
 from webshop.generator._sim import Sim
 
 UTC = timezone.utc
@@ -112,6 +126,103 @@ def test_faults_never_change_the_simulated_shop() -> None:
     common = set(clean_orders) & set(faulty_orders)
     assert len(common) > 0.8 * len(clean_orders)
     assert sum(clean_orders[k] == faulty_orders[k] for k in common) > 0.9 * len(common)
+
+
+# ---------------------------------------------------------------- snapshots
+
+# Faults that leave work pending from one day to the next, often.
+PENDING = GeneratorConfig(
+    seed=3,
+    scale=0.005,
+    faults=replace(
+        Faults(), out_of_order=0.2, late_event=0.2, duplicate_batch=0.5, tied_version=0.05
+    ),
+)
+
+
+def test_a_resumed_simulation_continues_exactly_like_a_replay() -> None:
+    days = 8
+    replay = list(generate(PENDING, 0, days))
+    twice = {day for day, n in Counter(b.day for b in replay).items() if n == 2}
+    assert {1, 2, 6, 7} <= twice  # duplicates right before and right after the boundaries
+    whole = Simulation(PENDING)
+    whole.skip_to(days)
+    for boundary in (0, 2, 5, 7):
+        sim = Simulation(PENDING)
+        before = list(sim.batches(boundary))
+        if boundary:  # held-back versions and late events are due after the boundary
+            assert min(sim._sim.held) >= boundary and min(sim._sim.late) >= boundary
+        snapshot = sim.snapshot()
+        resumed = Simulation.resume(PENDING, snapshot)
+        assert resumed.day == boundary
+        after = list(resumed.batches(days - boundary))
+        # byte for byte: repr shows Decimal exponents and tzinfo too
+        assert repr(before + after) == repr(replay), boundary
+        # ... and it reaches the very same state: the same snapshot bytes
+        assert resumed.snapshot() == whole.snapshot(), boundary
+    assert list(generate(PENDING, 3, 2)) == [b for b in replay if 3 <= b.day < 5]
+
+
+def test_a_snapshot_does_not_depend_on_the_hash_seed() -> None:
+    code = (
+        "import hashlib, sys\n"
+        "from webshop.generator import GeneratorConfig, Simulation\n"
+        "sim = Simulation(GeneratorConfig(seed=3, scale=0.003))\n"
+        "sim.skip_to(3)\n"
+        "print(hashlib.sha256(sim.snapshot()).hexdigest())\n"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for hash_seed in ("1", "2")
+    }
+    sim = Simulation(GeneratorConfig(seed=3, scale=0.003))
+    sim.skip_to(3)
+    assert digests == {hashlib.sha256(sim.snapshot()).hexdigest()}
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("seed", 4), ("scale", 0.006), ("start_date", date(2026, 2, 2)), ("faults", Faults())],
+)
+def test_a_snapshot_refuses_another_config(setting: str, value: Any) -> None:
+    sim = Simulation(PENDING)
+    sim.skip_to(2)
+    snapshot = sim.snapshot()
+    with pytest.raises(ValueError, match=f"made with {setting}="):
+        Simulation.resume(replace(PENDING, **{setting: value}), snapshot)
+    assert Simulation.resume(PENDING, snapshot).day == 2
+
+
+def test_only_snapshots_of_this_generator_resume(monkeypatch: pytest.MonkeyPatch) -> None:
+    sim = Simulation(PENDING)
+    sim.skip_to(1)
+    snapshot = sim.snapshot()
+    for junk in (
+        b"",
+        b"junk",
+        snapshot[:-10],
+        zlib.compress(pickle.dumps(os.system)),  # unpickling only admits datetime and Decimal
+        zlib.compress(pickle.dumps(("x", 1))),
+    ):
+        with pytest.raises(ValueError, match="not a generator snapshot"):
+            Simulation.resume(PENDING, junk)
+    monkeypatch.setattr(_snapshot, "_fingerprint", lambda: "changed code")
+    with pytest.raises(ValueError, match="another version of the generator"):
+        Simulation.resume(PENDING, snapshot)
+
+
+def test_a_snapshot_knows_every_attribute_of_the_simulation() -> None:
+    sim = Simulation(PENDING)
+    sim.skip_to(1)
+    sim._sim.surprise = 1  # type: ignore[attr-defined]
+    with pytest.raises(RuntimeError, match="surprise"):
+        sim.snapshot()
 
 
 # ---------------------------------------------------------------- shape

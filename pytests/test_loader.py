@@ -14,6 +14,7 @@ from psycopg import sql
 
 from webshop import contract, loader, pg
 from webshop.generator import Batch, Faults, GeneratorConfig, generate
+from webshop.generator._sim import Sim
 
 from conftest import conninfo, fresh_database
 
@@ -23,6 +24,11 @@ RAW = "raw"
 CONFIG = GeneratorConfig(seed=7, scale=0.002, start_date=date(2026, 1, 5))
 # Every day delivered twice: the batch log must number the deliveries 1 and 2.
 TWICE = dataclasses.replace(CONFIG, faults=dataclasses.replace(Faults(), duplicate_batch=1.0))
+# Held-back versions, late events and duplicate batches pending from one load to the next.
+PENDING = dataclasses.replace(
+    CONFIG,
+    faults=dataclasses.replace(Faults(), out_of_order=0.2, late_event=0.2, duplicate_batch=0.4),
+)
 
 
 @pytest.fixture
@@ -69,7 +75,25 @@ def _counts(conn: psycopg.Connection[Any]) -> dict[str, int]:
 def _state(conn: psycopg.Connection[Any]) -> tuple[Any, ...]:
     """Everything the loader writes, to check that a refused load changed nothing."""
     config = conn.execute("select settings from webshop_loader.config").fetchall()
-    return (_batch_log(conn), _counts(conn), config)
+    snapshot = conn.execute("select day, md5(snapshot) from webshop_loader.state").fetchall()
+    return (_batch_log(conn), _counts(conn), config, snapshot)
+
+
+def _snapshot_days(conn: psycopg.Connection[Any]) -> list[int]:
+    return [day for (day,) in conn.execute("select day from webshop_loader.state")]
+
+
+def _simulated_days(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """From now on, every day the generator simulates (replayed or new), in order."""
+    days: list[int] = []
+    step = Sim.step
+
+    def counting_step(sim: Sim, day: int) -> tuple[Batch, bool]:
+        days.append(day)
+        return step(sim, day)
+
+    monkeypatch.setattr(Sim, "step", counting_step)
+    return days
 
 
 def _rows_by_batch(
@@ -187,6 +211,61 @@ def test_loaded_rows_equal_the_generated_rows(
     assert sum(_counts(conn).values()) == sum(
         len(rows) for b in batches for rows in b.rows.values()
     )
+
+
+def test_each_load_resumes_where_the_last_one_stopped(
+    embedded_cluster: pg.Cluster, conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    simulated = _simulated_days(monkeypatch)
+    for days, loaded in ((3, 3), (1, 4), (2, 6)):
+        _load(conn, days, PENDING)
+        assert _snapshot_days(conn) == [loaded] == [loader.loaded_days(conn)]
+    assert simulated == list(range(6))  # each day simulated once: nothing replayed
+
+    simulated.clear()
+    with loader.connect(conninfo(embedded_cluster, fresh_database(embedded_cluster))) as once:
+        _load(once, 6, PENDING)
+        assert simulated == list(range(6))
+        assert [row[:4] for row in _batch_log(conn)] == [row[:4] for row in _batch_log(once)]
+        for table in contract.TABLES:
+            assert _rows_by_batch(conn, table) == _rows_by_batch(once, table), table
+    twice = Counter(day for day, _, *_ in _batch_log(conn))
+    assert 2 in twice.values()  # some duplicate batches among them
+
+
+@pytest.mark.parametrize("snapshot", ["missing table", "interrupted load", "damaged"])
+def test_without_a_snapshot_of_the_loaded_days_a_load_replays(
+    conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch, snapshot: str
+) -> None:
+    _load(conn, 2, PENDING)
+    if snapshot == "missing table":  # a database loaded before snapshots were stored
+        conn.execute("drop table webshop_loader.state")
+    elif snapshot == "damaged":
+        conn.execute("update webshop_loader.state set snapshot = 'junk'::bytea")
+    else:  # day 2 is loaded, day 3 fails: the snapshot stays the one after day 1
+        real_copy_batch = loader.copy_batch
+
+        def fail_on_day_3(cur: psycopg.Cursor[Any], raw: str, batch: Batch) -> dict[str, int]:
+            if batch.day == 3:
+                raise RuntimeError("boom")
+            return real_copy_batch(cur, raw, batch)
+
+        with monkeypatch.context() as patch:
+            patch.setattr(loader, "copy_batch", fail_on_day_3)
+            with pytest.raises(RuntimeError, match="boom"):
+                _load(conn, 2, PENDING)
+        assert (loader.loaded_days(conn), _snapshot_days(conn)) == (3, [2])
+    conn.commit()
+    first = loader.loaded_days(conn)
+    simulated = _simulated_days(monkeypatch)
+    _load(conn, 1, PENDING)
+    assert simulated == list(range(first + 1))
+    assert _snapshot_days(conn) == [first + 1]
+    batches = list(generate(PENDING, 0, first + 1))
+    for table in contract.TABLES:
+        assert _rows_by_batch(conn, table) == {
+            k: v for k, v in _expected_by_batch(batches, table).items() if v
+        }, table
 
 
 def test_text_values_survive_the_copy(conn: psycopg.Connection[Any]) -> None:

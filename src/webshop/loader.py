@@ -5,6 +5,11 @@ replay "one more day" and run an incremental dbt build. Each day's deliveries go
 transaction together with their entry in `webshop_loader.batch`: a failure leaves whole
 days or nothing, never half a batch.
 
+The last day of a load also stores the generator's snapshot in `webshop_loader.state`
+(one row: the simulation after `day` days), so that the next load resumes the simulation
+instead of replaying every loaded day; without a snapshot of the loaded days (an older
+database, an interrupted load, another generator version) it replays.
+
 The loader only writes to a database it prepared itself: a `raw` schema that exists
 without our bookkeeping schema belongs to somebody else and is left alone.
 """
@@ -17,14 +22,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from itertools import groupby
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
 from webshop import contract
-from webshop.generator import Batch, Faults, GeneratorConfig, generate
+from webshop.generator import Batch, Faults, GeneratorConfig, Simulation
 
 META_SCHEMA = "webshop_loader"
 
@@ -141,6 +145,42 @@ def prepare(conn: psycopg.Connection[Any], raw: str, config: GeneratorConfig) ->
                 " primary key (day, delivery))"
             ).format(meta)
         )
+        _create_state_table(cur)
+
+
+def _create_state_table(cur: psycopg.Cursor[Any]) -> None:
+    """The generator's snapshot after the last loaded day (databases loaded before it
+    existed get it on their next load)."""
+    cur.execute(
+        sql.SQL(
+            "create table if not exists {}.state (day integer not null, snapshot bytea not null)"
+        ).format(sql.Identifier(META_SCHEMA))
+    )
+
+
+def _simulation(conn: psycopg.Connection[Any], config: GeneratorConfig, first: int) -> Simulation:
+    """The simulation about to simulate day `first`: resumed from the stored snapshot when
+    it was taken after day first-1, else replayed from day 0."""
+    if first > 0:
+        with conn.cursor() as cur:
+            cur.execute(
+                sql.SQL("select snapshot from {}.state where day = %s").format(
+                    sql.Identifier(META_SCHEMA)
+                ),
+                (first,),
+            )
+            row = cur.fetchone()
+        if row is not None:
+            try:
+                sim = Simulation.resume(config, bytes(row[0]))
+            except ValueError:
+                pass  # another config or generator version, or damaged: replay
+            else:
+                if sim.day == first:
+                    return sim
+    sim = Simulation(config)
+    sim.skip_to(first)
+    return sim
 
 
 def check_contract(conn: psycopg.Connection[Any], raw: str) -> None:
@@ -189,18 +229,35 @@ def load(
     else:
         _check_same(stored, requested, overrides)
         check_contract(conn, raw)
+        with conn.cursor() as cur:
+            _create_state_table(cur)
         config = stored
     first = loaded_days(conn)
+    if days <= 0:
+        return []
+    sim = _simulation(conn, config, first)
     reports = []
-    for day, deliveries in groupby(generate(config, first, days), key=lambda b: b.day):
-        reports.append(_load_day(conn, raw, day, list(deliveries)))
+    for day in range(first, first + days):
+        batches = sim.next_day()
+        # the last day's transaction also stores where the next load starts from
+        snapshot = sim.snapshot() if day == first + days - 1 else None
+        reports.append(_load_day(conn, raw, day, batches, snapshot))
         on_day(reports[-1])
     return reports
 
 
-def _load_day(conn: psycopg.Connection[Any], raw: str, day: int, batches: list[Batch]) -> DayReport:
+def _load_day(
+    conn: psycopg.Connection[Any],
+    raw: str,
+    day: int,
+    batches: list[Batch],
+    snapshot: bytes | None = None,
+) -> DayReport:
+    """Day `day`'s deliveries in one transaction, with their batch log entries and, when
+    given, the generator's snapshot after this day."""
     started = time.perf_counter()
     totals: dict[str, int] = dict.fromkeys(contract.TABLES, 0)
+    meta = sql.Identifier(META_SCHEMA)
     with conn.transaction(), conn.cursor() as cur:
         for delivery, batch in enumerate(batches, start=1):
             counts = copy_batch(cur, raw, batch)
@@ -213,6 +270,12 @@ def _load_day(conn: psycopg.Connection[Any], raw: str, day: int, batches: list[B
             )
             for table, n in counts.items():
                 totals[table] += n
+        if snapshot is not None:
+            cur.execute(sql.SQL("delete from {}.state").format(meta))
+            cur.execute(
+                sql.SQL("insert into {}.state (day, snapshot) values (%s, %s)").format(meta),
+                (day + 1, snapshot),
+            )
     return DayReport(
         day=day,
         batch_date=batches[0].extracted_at.date(),

@@ -6,16 +6,27 @@ in raw-sources.md (tables and column order from `webshop.contract`).
 
 Same config, same bytes: all randomness comes from `random.Random` streams seeded from
 `GeneratorConfig.seed`. Only one day's batch is held in memory, plus the shop's state.
+
+Day d's batch needs the state after days 0 .. d-1; `generate` replays them. To go on
+later without replaying, keep a `Simulation`'s snapshot:
+
+    sim = Simulation(config)
+    for _ in range(30):
+        deliveries = sim.next_day()  # [batch] or, duplicated, [batch, batch]
+    saved = sim.snapshot()  # bytes
+    ...
+    sim = Simulation.resume(config, saved)  # sim.day == 30: next_day() gives day 30
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from . import _snapshot
 from ._config import Batch, Faults, GeneratorConfig
 from ._sim import KNOWN_EVENT_TYPES, Sim
 
-__all__ = ["KNOWN_EVENT_TYPES", "Batch", "Faults", "GeneratorConfig", "generate"]
+__all__ = ["KNOWN_EVENT_TYPES", "Batch", "Faults", "GeneratorConfig", "Simulation", "generate"]
 
 
 def generate(config: GeneratorConfig, first_day: int = 0, n_days: int = 1) -> Iterator[Batch]:
@@ -28,10 +39,59 @@ def generate(config: GeneratorConfig, first_day: int = 0, n_days: int = 1) -> It
 
 
 def _batches(config: GeneratorConfig, first_day: int, n_days: int) -> Iterator[Batch]:
-    sim = Sim(config)
-    for day in range(first_day + n_days):
-        batch, duplicate = sim.step(day)
-        if day >= first_day:
-            yield batch
-            if duplicate:
-                yield batch
+    sim = Simulation(config)
+    sim.skip_to(first_day)
+    yield from sim.batches(n_days)
+
+
+class Simulation:
+    """The simulated shop, advanced one day at a time; it can be saved between two days
+    (`snapshot`) and continued from there (`resume`) with exactly the batches a replay
+    from day 0 gives."""
+
+    def __init__(self, config: GeneratorConfig) -> None:
+        """The shop before day 0."""
+        self._sim = Sim(config)
+        self._day = 0
+
+    @classmethod
+    def resume(cls, config: GeneratorConfig, snapshot: bytes) -> Simulation:
+        """The simulation a `snapshot()` saved. ValueError when the snapshot was made
+        under another config (seed, scale, start_date or faults), by another version of
+        the generator, or is not a snapshot at all."""
+        sim = cls.__new__(cls)
+        sim._sim, sim._day = _snapshot.load(config, snapshot)
+        return sim
+
+    @property
+    def config(self) -> GeneratorConfig:
+        return self._sim.config
+
+    @property
+    def day(self) -> int:
+        """The day `next_day` simulates: the number of days simulated so far."""
+        return self._day
+
+    def next_day(self) -> list[Batch]:
+        """Simulate day `day`; its deliveries: one batch, or the same batch twice when the
+        EL job delivers it twice."""
+        batch, duplicate = self._sim.step(self._day)
+        self._day += 1
+        return [batch, batch] if duplicate else [batch]
+
+    def batches(self, n_days: int) -> Iterator[Batch]:
+        """The deliveries of the next n_days days, as `generate` yields them."""
+        for _ in range(n_days):
+            yield from self.next_day()
+
+    def skip_to(self, day: int) -> None:
+        """Simulate the days before `day` without keeping their batches."""
+        if day < self._day:
+            raise ValueError(f"cannot go back from day {self._day} to day {day}")
+        while self._day < day:
+            self.next_day()
+
+    def snapshot(self) -> bytes:
+        """The state after the days simulated so far (deterministic: the same state gives
+        the same bytes), for `Simulation.resume`."""
+        return _snapshot.dump(self._sim, self._day)

@@ -115,7 +115,9 @@ def line_discounts(voucher: Voucher | None, totals: list[int]) -> list[int]:
 class Sim:
     """State of the shop plus the machinery to advance it one day at a time."""
 
-    def __init__(self, config: GeneratorConfig) -> None:
+    def __init__(self, config: GeneratorConfig, *, world: bool = True) -> None:
+        """The shop before day 0; with world=False without its customers, products and
+        vouchers (for `_snapshot`, which then restores a later state)."""
         self.config = config
         self.faults = config.faults
         seed = config.seed
@@ -185,7 +187,8 @@ class Sim:
         self.product_pool: Pool[int] = Pool([], [])
         self.category_pool: dict[str, Pool[int]] = {}
 
-        self._initial_world(n_customers, n_products, n_vouchers0)
+        if world:
+            self._initial_world(n_customers, n_products, n_vouchers0)
 
     # ------------------------------------------------------------------ helpers
 

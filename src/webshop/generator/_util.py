@@ -62,6 +62,12 @@ class Quota:
         self._acc = 0.0
         self._threshold = rng.uniform(0.05, 1.0)
 
+    def state(self) -> tuple[float, float]:
+        return self._acc, self._threshold
+
+    def set_state(self, state: tuple[float, float]) -> None:
+        self._acc, self._threshold = state
+
     def take(self, expected: float) -> int:
         self._acc += expected
         n = 0

@@ -251,6 +251,13 @@ class People:
         self.rng = rng
         self._emails: set[str] = set()
 
+    def logins(self) -> list[str]:
+        """Every email handed out so far, sorted."""
+        return sorted(self._emails)
+
+    def set_logins(self, emails: list[str]) -> None:
+        self._emails = set(emails)
+
     def country(self) -> str:
         x = self.rng.random() * _COUNTRY_CUM[-1]
         return _COUNTRY_CODES[min(bisect(_COUNTRY_CUM, x), len(_COUNTRY_CODES) - 1)]
