@@ -1,6 +1,9 @@
 {% macro create_functions() %}
     {#- Runs on-run-start: the helpers staging needs to parse tracker JSON without ever
-        failing a build. PostgreSQL 16+ validates input with pg_input_is_valid (an
+        failing a build: try_jsonb (any JSON) and try_json_object (only an object), null
+        for anything else. Declared stable like pg_input_is_valid, so that PostgreSQL
+        inlines the SQL versions (an immutable wrapper around a stable call is not inlined,
+        and a call that is not inlined costs several times the parse). PostgreSQL 16+ validates input with pg_input_is_valid (an
         inlinable SQL function); 15 has no such check, so there a PL/pgSQL function
         catches the cast error instead. -#}
     {%- if execute -%}
@@ -8,14 +11,33 @@
         create schema if not exists {{ adapter.quote(target.schema) }};
         {% if version_num >= 160000 -%}
             create or replace function {{ adapter.quote(target.schema) }}.try_jsonb(document text)
-            returns jsonb language sql immutable parallel safe as $$
+            returns jsonb language sql stable parallel safe as $$
                 select case when pg_input_is_valid(document, 'jsonb') then document::jsonb end
+            $$;
+            create or replace function {{ adapter.quote(target.schema) }}.try_json_object(document text)
+            returns jsonb language sql stable parallel safe as $$
+                select case
+                    when pg_input_is_valid(document, 'jsonb')
+                        and left(ltrim(document, e' \t\n\r'), 1) = '{'
+                        then document::jsonb
+                end
             $$;
         {%- else -%}
             create or replace function {{ adapter.quote(target.schema) }}.try_jsonb(document text)
-            returns jsonb language plpgsql immutable parallel safe as $$
+            returns jsonb language plpgsql stable parallel safe as $$
             begin
                 return document::jsonb;
+            exception when others then
+                return null;
+            end
+            $$;
+            create or replace function {{ adapter.quote(target.schema) }}.try_json_object(document text)
+            returns jsonb language plpgsql stable parallel safe as $$
+            declare
+                parsed jsonb;
+            begin
+                parsed := document::jsonb;
+                return case when jsonb_typeof(parsed) = 'object' then parsed end;
             exception when others then
                 return null;
             end

@@ -9,34 +9,62 @@
 {% endmacro %}
 
 
-{% macro reject_reason(table, event_document='event_document') %}
+{% macro reject_reason(table, relation='') %}
     {#- Why a raw row cannot be staged, or null when it can. Staging keeps the rows with
         a null reason; stg_webshop__quarantine keeps the others, so the two never drift.
-        Events need their parsed document (`try_jsonb(event_data)`) in column `event_document`. -#}
+        `relation` qualifies the raw columns; events must be joined with
+        parse_event_document(). -#}
+    {%- set raw = relation ~ '.' if relation else '' %}
     case
-        when id is null then 'missing id'
+        when {{ raw }}id is null then 'missing id'
     {%- if table == 'event' %}
-        when event_timestamp is null then 'missing event_timestamp'
-        when event_timestamp > _extracted_at then 'event_timestamp after its batch was extracted'
-        when {{ event_document }} is null then 'event_data is not valid JSON'
-        when jsonb_typeof({{ event_document }}) <> 'object'
-            then 'event_data is not a JSON object'
-        when jsonb_typeof({{ event_document }} -> 'customer-id') <> 'null'
-            and {{ json_bigint(event_document ~ " -> 'customer-id'") }} is null
+        when {{ raw }}event_timestamp is null then 'missing event_timestamp'
+        when {{ raw }}event_timestamp > {{ raw }}_extracted_at
+            then 'event_timestamp after its batch was extracted'
+        when event_document.is_not_an_object and {{ try_jsonb(raw ~ 'event_data') }} is null
+            then 'event_data is not valid JSON'
+        when event_document.is_not_an_object then 'event_data is not a JSON object'
+        when jsonb_typeof(event_document."customer-id") <> 'null'
+            and {{ json_bigint('event_document."customer-id"') }} is null
             then 'customer-id is not an integer'
     {%- else %}
-        when updated_at is null then 'missing updated_at'
+        when {{ raw }}updated_at is null then 'missing updated_at'
     {%- endif %}
     {%- if table == 'orders' %}
-        when customer_id is null then 'missing customer_id'
-        when lower(trim(status)) not in (
+        when {{ raw }}customer_id is null then 'missing customer_id'
+        when lower(trim({{ raw }}status)) not in (
             'placed', 'paid', 'shipped', 'delivered', 'cancelled', 'returned'
         ) then 'unknown status'
     {%- elif table == 'order_line' %}
-        when order_id is null then 'missing order_id'
-        when product_id is null then 'missing product_id'
+        when {{ raw }}order_id is null then 'missing order_id'
+        when {{ raw }}product_id is null then 'missing product_id'
     {%- endif %}
     end
+{% endmacro %}
+
+
+{% macro parse_event_document(event_data) %}
+    {#- A lateral join that parses the tracker's JSON document once per row (in parallel
+        workers, unlike a fenced subquery) into the keys the contract documents, as columns
+        of `event_document`; `is_not_an_object` is true when the text is not a valid JSON
+        object (then every other column is null). -#}
+    cross join lateral jsonb_to_record(
+        coalesce(
+            {{ adapter.quote(target.schema) }}.try_json_object({{ event_data }}),
+            '{"is_not_an_object": true}'
+        )
+    ) as event_document (
+        "customer-id" jsonb,
+        "user-agent" text,
+        ip text,
+        page text,
+        referrer text,
+        product jsonb,
+        quantity jsonb,
+        query text,
+        "position" jsonb,
+        is_not_an_object boolean
+    )
 {% endmacro %}
 
 

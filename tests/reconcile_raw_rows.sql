@@ -17,14 +17,11 @@ with
     select
         source_row.id,
         to_jsonb(source_row) - '_extracted_at' as row_content,
-        {{ reject_reason(table) }} as reject_reason
-    from (
-        select
-            *,
-            {% if table == 'event' %}{{ try_jsonb("event_data") }}{% else %}null{% endif %}
-                as event_document
-        from {{ source('webshop', table) }}
-    ) as source_row
+        {{ reject_reason(table, 'source_row') }} as reject_reason
+    from {{ source('webshop', table) }} as source_row
+    {% if table == 'event' -%}
+    {{ parse_event_document('source_row.event_data') }}
+    {%- endif %}
 ),
 
 {{ table }}_counts as (

@@ -9,17 +9,14 @@ with
 {{ table }}_rejected as (
     select
         '{{ table }}' as source_table,
-        id as source_id,
-        _extracted_at,
-        {{ reject_reason(table) }} as reject_reason,
-        to_jsonb(source_row) - '_extracted_at' - 'event_document' as source_row
-    from (
-        select
-            *,
-            {% if table == 'event' %}{{ try_jsonb("event_data") }}{% else %}null{% endif %}
-                as event_document
-        from {{ source('webshop', table) }}
-    ) as source_row
+        source_row.id as source_id,
+        source_row._extracted_at,
+        {{ reject_reason(table, 'source_row') }} as reject_reason,
+        to_jsonb(source_row) - '_extracted_at' as source_row
+    from {{ source('webshop', table) }} as source_row
+    {% if table == 'event' -%}
+    {{ parse_event_document('source_row.event_data') }}
+    {%- endif %}
 ),
 {% endfor %}
 
