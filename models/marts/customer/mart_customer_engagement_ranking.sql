@@ -1,0 +1,114 @@
+{%- set window_days = var('engagement_window_days', 28) %}
+
+with
+
+customers as (
+    select * from {{ ref('dim_customer') }}
+    where is_current and customer_id != -1
+),
+
+sessions as (
+    select * from {{ ref('fct_sessions') }}
+),
+
+events as (
+    select * from {{ ref('fct_events') }}
+),
+
+orders as (
+    select * from {{ ref('fct_orders') }}
+),
+
+-- The window ends on the latest day the warehouse has events or orders for (not on
+-- today, so a rebuild of old data ranks the same way).
+latest as (
+    select max(event_date) as last_day from events
+    union all
+    select max(placed_date) as last_day from orders
+),
+
+engagement_window as (
+    select
+        max(last_day) - {{ window_days - 1 }} as first_day,
+        max(last_day) as last_day
+    from latest
+),
+
+session_totals as (
+    select
+        sessions.customer_id,
+        count(*) as sessions
+    from sessions
+    inner join engagement_window
+        on
+            cast(sessions.session_start at time zone 'UTC' as date)
+            between engagement_window.first_day and engagement_window.last_day
+    group by sessions.customer_id
+),
+
+event_totals as (
+    select
+        events.customer_id,
+        count(distinct events.event_date) as active_days,
+        count(*) as events
+    from events
+    inner join engagement_window
+        on events.event_date between engagement_window.first_day and engagement_window.last_day
+    group by events.customer_id
+),
+
+order_totals as (
+    select
+        orders.customer_id,
+        count(*) as orders,
+        coalesce(sum(orders.net_amount) filter (where orders.cancelled_at is null), 0)
+            as revenue
+    from orders
+    inner join engagement_window
+        on orders.placed_date between engagement_window.first_day and engagement_window.last_day
+    group by orders.customer_id
+),
+
+engaged_customers as (
+    select session_totals.customer_id from session_totals
+    union
+    select event_totals.customer_id from event_totals
+    union
+    select order_totals.customer_id from order_totals
+),
+
+engaged as (
+    select
+        engaged_customers.customer_id,
+        coalesce(session_totals.sessions, 0) as sessions,
+        coalesce(event_totals.active_days, 0) as active_days,
+        coalesce(event_totals.events, 0) as events,
+        coalesce(order_totals.orders, 0) as orders,
+        cast(coalesce(order_totals.revenue, 0) as numeric(12, 2)) as revenue
+    from engaged_customers
+    left join session_totals on engaged_customers.customer_id = session_totals.customer_id
+    left join event_totals on engaged_customers.customer_id = event_totals.customer_id
+    left join order_totals on engaged_customers.customer_id = order_totals.customer_id
+)
+
+select
+    rank() over (
+        order by
+            engaged.active_days desc,
+            engaged.sessions desc,
+            engaged.orders desc,
+            engaged.revenue desc
+    ) as engagement_rank,
+    engaged.customer_id,
+    customers.email,
+    customers.created_at as signed_up_at,
+    engagement_window.first_day as window_first_day,
+    engagement_window.last_day as window_last_day,
+    engaged.active_days,
+    engaged.sessions,
+    engaged.events,
+    engaged.orders,
+    engaged.revenue
+from engaged
+cross join engagement_window
+left join customers on engaged.customer_id = customers.customer_id

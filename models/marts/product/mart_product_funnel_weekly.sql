@@ -1,0 +1,116 @@
+with
+
+sessions as (
+    select * from {{ ref('fct_sessions') }}
+),
+
+events as (
+    select * from {{ ref('fct_events') }}
+),
+
+orders as (
+    select * from {{ ref('fct_orders') }}
+),
+
+calendar as (
+    select * from {{ ref('dim_date') }}
+),
+
+-- The funnel is ordered: a step counts only at or after the step before it.
+first_views as (
+    select
+        session_id,
+        min(event_at) as first_view_at
+    from events
+    where is_product_view
+    group by session_id
+),
+
+first_adds as (
+    select
+        events.session_id,
+        min(events.event_at) as first_add_at
+    from events
+    inner join first_views on events.session_id = first_views.session_id
+    where
+        events.event_type = 'ADD_PRODUCT_TO_CART'
+        and events.event_at >= first_views.first_view_at
+    group by events.session_id
+),
+
+first_orders as (
+    select
+        orders.session_id,
+        min(orders.placed_at) as first_order_at
+    from orders
+    inner join first_adds on orders.session_id = first_adds.session_id
+    where orders.placed_at >= first_adds.first_add_at
+    group by orders.session_id
+),
+
+session_steps as (
+    select
+        calendar.iso_week_start_date as session_week,
+        sessions.session_id,
+        first_views.first_view_at,
+        first_adds.first_add_at,
+        first_orders.first_order_at,
+        extract(epoch from first_adds.first_add_at - first_views.first_view_at) / 60
+            as minutes_view_to_add,
+        extract(epoch from first_orders.first_order_at - first_adds.first_add_at) / 60
+            as minutes_add_to_order
+    from sessions
+    inner join calendar
+        on cast(sessions.session_start at time zone 'UTC' as date) = calendar.date_day
+    left join first_views on sessions.session_id = first_views.session_id
+    left join first_adds on sessions.session_id = first_adds.session_id
+    left join first_orders on sessions.session_id = first_orders.session_id
+),
+
+weekly as (
+    select
+        session_week,
+        count(*) as sessions,
+        count(first_view_at) as product_view_sessions,
+        count(first_add_at) as add_to_cart_sessions,
+        count(first_order_at) as order_sessions,
+        avg(minutes_view_to_add) as avg_minutes_view_to_add,
+        percentile_cont(0.5) within group (order by minutes_view_to_add)
+            as median_minutes_view_to_add,
+        avg(minutes_add_to_order) as avg_minutes_add_to_order,
+        percentile_cont(0.5) within group (order by minutes_add_to_order)
+            as median_minutes_add_to_order
+    from session_steps
+    group by session_week
+)
+
+-- Rates: 4-decimal ratios, null when the step before is empty; drop-off = 1 - conversion.
+select
+    session_week,
+    sessions,
+    product_view_sessions,
+    add_to_cart_sessions,
+    order_sessions,
+    cast(1.0 * product_view_sessions / nullif(sessions, 0) as numeric(5, 4))
+        as product_view_rate,
+    cast(1.0 * add_to_cart_sessions / nullif(product_view_sessions, 0) as numeric(5, 4))
+        as view_to_add_rate,
+    cast(1.0 * order_sessions / nullif(add_to_cart_sessions, 0) as numeric(5, 4))
+        as add_to_order_rate,
+    cast(1.0 * order_sessions / nullif(product_view_sessions, 0) as numeric(5, 4))
+        as view_to_order_rate,
+    product_view_sessions - add_to_cart_sessions as dropped_after_view,
+    add_to_cart_sessions - order_sessions as dropped_after_add,
+    cast(
+        1.0 * (product_view_sessions - add_to_cart_sessions) / nullif(product_view_sessions, 0)
+        as numeric(5, 4)
+    ) as view_drop_off_rate,
+    cast(
+        1.0 * (add_to_cart_sessions - order_sessions) / nullif(add_to_cart_sessions, 0)
+        as numeric(5, 4)
+    ) as add_drop_off_rate,
+    cast(avg_minutes_view_to_add as numeric(10, 2)) as avg_minutes_view_to_add,
+    cast(median_minutes_view_to_add as numeric(10, 2)) as median_minutes_view_to_add,
+    cast(avg_minutes_add_to_order as numeric(10, 2)) as avg_minutes_add_to_order,
+    cast(median_minutes_add_to_order as numeric(10, 2)) as median_minutes_add_to_order
+from weekly
