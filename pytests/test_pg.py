@@ -133,6 +133,16 @@ def test_server_listens_on_loopback_tcp(embedded_cluster: pg.Cluster) -> None:
 
 
 @pytest.mark.db
+def test_server_runs_with_the_warehouse_settings(embedded_cluster: pg.Cluster) -> None:
+    """Passed at every start: no replication, so tables built in one transaction skip
+    the WAL; memory for a build's sorts."""
+    with psycopg.connect(**conninfo(embedded_cluster)) as conn:
+        assert conn.execute("show wal_level").fetchone() == ("minimal",)
+        assert conn.execute("show max_wal_senders").fetchone() == ("0",)
+        assert conn.execute("show work_mem").fetchone() == ("256MB",)
+
+
+@pytest.mark.db
 def test_embedded_server_is_at_least_15(embedded_cluster: pg.Cluster) -> None:
     assert _server_info(embedded_cluster)[2] >= 150000
 

@@ -21,6 +21,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_PORT = 54329
+
+# A single-user warehouse on a laptop: memory for the sorts and hashes of a build, and no
+# replication, so tables that dbt creates and fills in one transaction skip the WAL
+# (wal_level=minimal). Passed at every start, so existing data directories get them too.
+SETTINGS = {
+    "shared_buffers": "256MB",
+    "work_mem": "256MB",
+    "maintenance_work_mem": "512MB",
+    "max_wal_size": "4GB",
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
+}
 SUPERUSER = "postgres"
 OS_USER = "postgres"
 
@@ -74,6 +86,32 @@ class Cluster:
 
     def url(self, database: str = "webshop") -> str:
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+
+    def conninfo(self, database: str = "webshop") -> dict[str, str]:
+        """libpq keywords for `database` on this server."""
+        return {
+            "host": "127.0.0.1",
+            "port": str(self.port),
+            "user": SUPERUSER,
+            "password": "",
+            "dbname": database,
+        }
+
+    def environment(self, database: str = "webshop") -> dict[str, str]:
+        """os.environ pointed at `database` on this server: the PG* variables that
+        profiles.yml and the loader read, and WEBSHOP_PGDATA, so that `webshop db ...`
+        acts on this server; the raw schema is the default one."""
+        env = dict(os.environ)
+        env.update(
+            PGHOST="127.0.0.1",
+            PGPORT=str(self.port),
+            PGUSER=SUPERUSER,
+            PGPASSWORD="",
+            PGDATABASE=database,
+            WEBSHOP_PGDATA=str(self.data_dir),
+        )
+        env.pop("WEBSHOP_RAW_SCHEMA", None)
+        return env
 
     # -- running commands, as an unprivileged user when we are root ------------------
 
@@ -130,11 +168,6 @@ class Cluster:
             "--encoding=UTF8",
             "--locale=C",
         )
-        with (self.data_dir / "postgresql.auto.conf").open("a") as conf:
-            # A small warehouse on a laptop: enough memory for sorts and hashes of a
-            # daily build, no fsync games (durability is the operator's choice).
-            conf.write("work_mem = '64MB'\nmaintenance_work_mem = '256MB'\n")
-            conf.write("shared_buffers = '256MB'\nmax_wal_size = '2GB'\n")
         return True
 
     def pid(self) -> int | None:
@@ -175,7 +208,8 @@ class Cluster:
             "-l",
             str(self.log_file),
             "-o",
-            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.socket_dir}",
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.socket_dir} "
+            + " ".join(f"-c {name}={value}" for name, value in SETTINGS.items()),
         )
         return True
 
