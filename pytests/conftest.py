@@ -27,7 +27,6 @@ The test servers run with fsync off (their data is thrown away).
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,29 +42,12 @@ PG15_BIN_DIR = Path("/usr/lib/postgresql/15/bin")
 
 def pg_env(cluster: pg.Cluster, database: str = "webshop") -> dict[str, str]:
     """os.environ, pointed at `cluster` (see the module docstring)."""
-    env = dict(os.environ)
-    env.update(
-        PGHOST="127.0.0.1",
-        PGPORT=str(cluster.port),
-        PGUSER=pg.SUPERUSER,
-        PGPASSWORD="",
-        PGDATABASE=database,
-        DBT_PROFILES_DIR=str(REPO_ROOT),
-        WEBSHOP_PGDATA=str(cluster.data_dir),
-    )
-    env.pop("WEBSHOP_RAW_SCHEMA", None)
-    return env
+    return cluster.environment(database) | {"DBT_PROFILES_DIR": str(REPO_ROOT)}
 
 
 def conninfo(cluster: pg.Cluster, database: str = "webshop") -> dict[str, str]:
     """libpq keywords for `database` on `cluster`, as webshop.settings.connection() gives."""
-    return {
-        "host": "127.0.0.1",
-        "port": str(cluster.port),
-        "user": pg.SUPERUSER,
-        "password": "",
-        "dbname": database,
-    }
+    return cluster.conninfo(database)
 
 
 def fresh_database(cluster: pg.Cluster) -> str:

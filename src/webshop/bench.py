@@ -71,31 +71,12 @@ def throwaway_cluster() -> Iterator[tuple[pg.Cluster, Path]]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def conninfo(cluster: pg.Cluster, database: str) -> dict[str, str]:
-    return {
-        "host": "127.0.0.1",
-        "port": str(cluster.port),
-        "user": pg.SUPERUSER,
-        "password": "",
-        "dbname": database,
-    }
-
-
 def environment(cluster: pg.Cluster, database: str, workdir: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        PGHOST="127.0.0.1",
-        PGPORT=str(cluster.port),
-        PGUSER=pg.SUPERUSER,
-        PGPASSWORD="",
-        PGDATABASE=database,
-        DBT_PROFILES_DIR=str(Path.cwd()),
-        DBT_TARGET_PATH=str(workdir / "target"),
-        DBT_LOG_PATH=str(workdir / "logs"),
-        WEBSHOP_PGDATA=str(cluster.data_dir),
-    )
-    env.pop("WEBSHOP_RAW_SCHEMA", None)
-    return env
+    return cluster.environment(database) | {
+        "DBT_PROFILES_DIR": str(Path.cwd()),
+        "DBT_TARGET_PATH": str(workdir / "target"),
+        "DBT_LOG_PATH": str(workdir / "logs"),
+    }
 
 
 def timed(command: list[str], env: dict[str, str]) -> float:
@@ -172,7 +153,7 @@ def one_pass_floor(conn: psycopg.Connection[Any]) -> float:
 def copy_floor(cluster: pg.Cluster, files: Path) -> tuple[int, float]:
     """COPY the pre-written batch files into a fresh database: rows and seconds."""
     cluster.ensure_database("copy_floor")
-    with psycopg.connect(**conninfo(cluster, "copy_floor"), autocommit=True) as conn:  # type: ignore[arg-type]
+    with psycopg.connect(**cluster.conninfo("copy_floor"), autocommit=True) as conn:  # type: ignore[arg-type]
         with conn.cursor() as cur:
             cur.execute("create schema raw")
             for table in contract.TABLES:
@@ -206,7 +187,7 @@ def run(scale: float, days: int, repeat: int, echo: Callable[[str], None]) -> Re
         seconds["ingest"] = timed([webshop, "load", "--days", str(days), *generator_args], env)
         after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         results.memory_mb["loader_peak_rss"] = max(before, after) / 1024
-        with psycopg.connect(**conninfo(cluster, "bench"), autocommit=True) as conn:  # type: ignore[arg-type]
+        with psycopg.connect(**cluster.conninfo("bench"), autocommit=True) as conn:  # type: ignore[arg-type]
             results.rows["raw"] = sum(count_rows(conn, table) for table in contract.TABLES)
 
         echo("ingest floor: COPY of the same rows from pre-written files")
@@ -217,7 +198,7 @@ def run(scale: float, days: int, repeat: int, echo: Callable[[str], None]) -> Re
 
         echo("full build")
         timed([webshop, "deps"], env)
-        with psycopg.connect(**conninfo(cluster, "bench"), autocommit=True) as conn:  # type: ignore[arg-type]
+        with psycopg.connect(**cluster.conninfo("bench"), autocommit=True) as conn:  # type: ignore[arg-type]
             spilled = temp_bytes(conn)
             with PeakRss(cluster) as peak:
                 seconds["full_run"] = timed([dbt, "run", "--full-refresh"], env)
