@@ -265,7 +265,7 @@ def _load_day(
                 sql.SQL(
                     "insert into {}.batch (day, delivery, extracted_at, rows)"
                     " values (%s, %s, %s, %s)"
-                ).format(sql.Identifier(META_SCHEMA)),
+                ).format(meta),
                 (day, delivery, batch.extracted_at, json.dumps(counts)),
             )
             for table, n in counts.items():
