@@ -8,21 +8,37 @@ customers as (
 ),
 
 sessions as (
-    select * from {{ ref('fct_sessions') }}
+    select
+        customer_id,
+        session_start,
+        events,
+        cast(session_start at time zone 'UTC' as date) as start_date,
+        cast(session_end at time zone 'UTC' as date) as end_date
+    from {{ ref('fct_sessions') }}
 ),
 
 events as (
-    select * from {{ ref('fct_events') }}
+    select
+        customer_id,
+        session_start,
+        event_date
+    from {{ ref('fct_events') }}
 ),
 
 orders as (
-    select * from {{ ref('fct_orders') }}
+    select
+        customer_id,
+        placed_date,
+        net_amount,
+        cancelled_at
+    from {{ ref('fct_orders') }}
 ),
 
 -- The window ends on the latest day the warehouse has events or orders for (not on
--- today, so a rebuild of old data ranks the same way).
+-- today, so a rebuild of old data ranks the same way). A session ends with its last
+-- event, so the latest session end is the latest event.
 latest as (
-    select max(event_date) as last_day from events
+    select max(end_date) as last_day from sessions
     union all
     select max(placed_date) as last_day from orders
 ),
@@ -40,21 +56,66 @@ session_totals as (
         count(*) as sessions
     from sessions
     inner join engagement_window
-        on
-            cast(sessions.session_start at time zone 'UTC' as date)
-            between engagement_window.first_day and engagement_window.last_day
+        on sessions.start_date between engagement_window.first_day and engagement_window.last_day
     group by sessions.customer_id
+),
+
+-- Events per customer and UTC day in the window. A session within one UTC day puts all
+-- its events on that day (fct_sessions.events); only the few sessions that cross
+-- midnight into the window are read event by event.
+single_day_sessions as (
+    select
+        sessions.customer_id,
+        sessions.start_date as event_date,
+        sessions.events
+    from sessions
+    inner join engagement_window
+        on
+            sessions.start_date = sessions.end_date
+            and sessions.start_date
+            between engagement_window.first_day and engagement_window.last_day
+),
+
+multi_day_sessions as (
+    select
+        events.customer_id,
+        events.event_date,
+        count(*) as events
+    from sessions
+    inner join engagement_window
+        on
+            sessions.start_date < sessions.end_date
+            and sessions.end_date >= engagement_window.first_day
+            and sessions.start_date <= engagement_window.last_day
+    inner join events
+        on
+            sessions.customer_id = events.customer_id
+            and sessions.session_start = events.session_start
+            and events.event_date
+            between engagement_window.first_day and engagement_window.last_day
+    group by events.customer_id, events.event_date
+),
+
+event_days as (
+    select
+        customer_id,
+        event_date,
+        sum(events) as events
+    from (
+        select * from single_day_sessions
+        union all
+        select * from multi_day_sessions
+    ) as session_days
+    group by customer_id, event_date
 ),
 
 event_totals as (
     select
-        events.customer_id,
-        count(distinct events.event_date) as active_days,
-        count(*) as events
-    from events
-    inner join engagement_window
-        on events.event_date between engagement_window.first_day and engagement_window.last_day
-    group by events.customer_id
+        customer_id,
+        count(*) as active_days,
+        cast(sum(events) as bigint) as events
+    from event_days
+    group by customer_id
 ),
 
 order_totals as (

@@ -1,24 +1,57 @@
 with
 
+-- Only the events that touch a product: product views and cart adds. The cheap test
+-- on the page comes first (a product view's page holds '/product/').
 events as (
-    select * from {{ ref('fct_events') }}
+    select
+        session_id,
+        session_start,
+        product_id,
+        event_at,
+        event_type = 'ADD_PRODUCT_TO_CART' as is_cart_add
+    from {{ ref('fct_events') }}
+    -- A product view always has a product; only a cart add can lack one.
+    where
+        (event_type = 'ADD_PRODUCT_TO_CART' and product_id is not null)
+        or (
+            (
+                event_type like 'VISIT\_%'
+                or (event_type = 'PAGE_VIEW' and page_url like '%/product/%')
+            )
+            and is_product_view
+        )
 ),
 
 orders as (
-    select * from {{ ref('fct_orders') }}
+    select
+        order_id,
+        session_id,
+        placed_at
+    from {{ ref('fct_orders') }}
+    where session_id is not null
 ),
 
 order_lines as (
-    select * from {{ ref('fct_order_lines') }}
+    select
+        order_id,
+        product_id
+    from {{ ref('fct_order_lines') }}
 ),
 
 products as (
-    select * from {{ ref('dim_product') }}
+    select
+        product_id,
+        product_name,
+        category
+    from {{ ref('dim_product') }}
     where is_current
 ),
 
 calendar as (
-    select * from {{ ref('dim_date') }}
+    select
+        date_day,
+        iso_week_start_date
+    from {{ ref('dim_date') }}
 ),
 
 -- A session touches a product when it views it (product page or VISIT_* event) or
@@ -28,12 +61,9 @@ session_products as (
         session_id,
         product_id,
         min(session_start) as session_start,
-        min(event_at) filter (where is_product_view) as first_view_at,
-        min(event_at) filter (where event_type = 'ADD_PRODUCT_TO_CART') as first_add_at
+        min(event_at) filter (where not is_cart_add) as first_view_at,
+        min(event_at) filter (where is_cart_add) as first_add_at
     from events
-    where
-        product_id is not null
-        and (is_product_view or event_type = 'ADD_PRODUCT_TO_CART')
     group by session_id, product_id
 ),
 

@@ -1,19 +1,45 @@
 with
 
 sessions as (
-    select * from {{ ref('fct_sessions') }}
+    select
+        session_id,
+        session_start
+    from {{ ref('fct_sessions') }}
 ),
 
-events as (
-    select * from {{ ref('fct_events') }}
+-- Only the events the funnel steps need: product views and cart adds. fct_sessions has
+-- no time of a session's first product view, so these are read event by event; the
+-- cheap test on the page comes first (a product view's page holds '/product/').
+funnel_events as materialized (
+    select
+        session_id,
+        event_at,
+        event_type = 'ADD_PRODUCT_TO_CART' as is_cart_add
+    from {{ ref('fct_events') }}
+    where
+        event_type = 'ADD_PRODUCT_TO_CART'
+        or (
+            (
+                event_type like 'VISIT\_%'
+                or (event_type = 'PAGE_VIEW' and page_url like '%/product/%')
+            )
+            and is_product_view
+        )
 ),
 
 orders as (
-    select * from {{ ref('fct_orders') }}
+    select
+        session_id,
+        placed_at
+    from {{ ref('fct_orders') }}
+    where session_id is not null
 ),
 
 calendar as (
-    select * from {{ ref('dim_date') }}
+    select
+        date_day,
+        iso_week_start_date
+    from {{ ref('dim_date') }}
 ),
 
 -- The funnel is ordered: a step counts only at or after the step before it.
@@ -21,21 +47,21 @@ first_views as (
     select
         session_id,
         min(event_at) as first_view_at
-    from events
-    where is_product_view
+    from funnel_events
+    where not is_cart_add
     group by session_id
 ),
 
 first_adds as (
     select
-        events.session_id,
-        min(events.event_at) as first_add_at
-    from events
-    inner join first_views on events.session_id = first_views.session_id
+        funnel_events.session_id,
+        min(funnel_events.event_at) as first_add_at
+    from funnel_events
+    inner join first_views on funnel_events.session_id = first_views.session_id
     where
-        events.event_type = 'ADD_PRODUCT_TO_CART'
-        and events.event_at >= first_views.first_view_at
-    group by events.session_id
+        funnel_events.is_cart_add
+        and funnel_events.event_at >= first_views.first_view_at
+    group by funnel_events.session_id
 ),
 
 first_orders as (
