@@ -61,35 +61,39 @@ scoped as (
     {%- endif %}
 ),
 
--- Every window below orders a customer's events the same way, so PostgreSQL sorts the
--- events once: a session starts where the gap to the previous event exceeds the limit
--- and ends where the gap to the next one does.
 flagged as (
     select
         *,
-        row_number() over by_customer as event_number,
-        coalesce(event_at - lag(event_at) over by_customer > {{ gap }}, true) as starts_session,
-        coalesce(lead(event_at) over by_customer - event_at > {{ gap }}, true) as ends_session
+        case
+            when lag(event_at) over by_customer is null then 1
+            when event_at - lag(event_at) over by_customer > {{ gap }} then 1
+            else 0
+        end as starts_session
     from scoped
     window by_customer as (partition by customer_id order by event_at, event_id)
+),
+
+numbered as (
+    select
+        *,
+        sum(starts_session) over (
+            partition by customer_id
+            order by event_at, event_id
+            rows between unbounded preceding and current row
+        ) as session_number
+    from flagged
 ),
 
 bounded as (
     select
         *,
-        max(case when starts_session then event_at end) over so_far as session_start,
-        max(case when starts_session then event_number end) over so_far as first_event_number,
-        min(case when ends_session then event_at end) over from_here as session_end
-    from flagged
-    window
-        so_far as (
-            partition by customer_id order by event_at, event_id
-            rows between unbounded preceding and current row
-        ),
-        from_here as (
-            partition by customer_id order by event_at, event_id
-            rows between current row and unbounded following
-        )
+        min(event_at) over by_session as session_start,
+        max(event_at) over by_session as session_end,
+        row_number() over (
+            partition by customer_id, session_number order by event_at, event_id
+        ) as event_number_in_session
+    from numbered
+    window by_session as (partition by customer_id, session_number)
 )
 
 select
@@ -107,6 +111,6 @@ select
     list_position,
     session_start,
     session_end,
-    event_number - first_event_number + 1 as event_number_in_session,
+    event_number_in_session,
     _extracted_at
 from bounded
