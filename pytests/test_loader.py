@@ -6,6 +6,7 @@ import dataclasses
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -83,17 +84,26 @@ def _snapshot_days(conn: psycopg.Connection[Any]) -> list[int]:
     return [day for (day,) in conn.execute("select day from webshop_loader.state")]
 
 
-def _simulated_days(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """From now on, every day the generator simulates (replayed or new), in order."""
-    days: list[int] = []
-    step = Sim.step
+class SimulatedDays:
+    """Every day the generator simulates from now on (replayed or new), in order, also
+    those simulated in the loader's generator process (they are logged to a file)."""
 
-    def counting_step(sim: Sim, day: int) -> tuple[Batch, bool]:
-        days.append(day)
-        return step(sim, day)
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, log: Path) -> None:
+        self.log = log
+        step = Sim.step
 
-    monkeypatch.setattr(Sim, "step", counting_step)
-    return days
+        def counting_step(sim: Sim, day: int) -> tuple[Batch, bool]:
+            with log.open("a") as out:
+                out.write(f"{day}\n")
+            return step(sim, day)
+
+        monkeypatch.setattr(Sim, "step", counting_step)
+
+    def __call__(self) -> list[int]:
+        return [int(day) for day in self.log.read_text().split()] if self.log.exists() else []
+
+    def clear(self) -> None:
+        self.log.unlink(missing_ok=True)
 
 
 def _rows_by_batch(
@@ -214,18 +224,21 @@ def test_loaded_rows_equal_the_generated_rows(
 
 
 def test_each_load_resumes_where_the_last_one_stopped(
-    embedded_cluster: pg.Cluster, conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch
+    embedded_cluster: pg.Cluster,
+    conn: psycopg.Connection[Any],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
-    simulated = _simulated_days(monkeypatch)
+    simulated = SimulatedDays(monkeypatch, tmp_path / "simulated")
     for days, loaded in ((3, 3), (1, 4), (2, 6)):
         _load(conn, days, PENDING)
         assert _snapshot_days(conn) == [loaded] == [loader.loaded_days(conn)]
-    assert simulated == list(range(6))  # each day simulated once: nothing replayed
+    assert simulated() == list(range(6))  # each day simulated once: nothing replayed
 
     simulated.clear()
     with loader.connect(conninfo(embedded_cluster, fresh_database(embedded_cluster))) as once:
         _load(once, 6, PENDING)
-        assert simulated == list(range(6))
+        assert simulated() == list(range(6))
         assert [row[:4] for row in _batch_log(conn)] == [row[:4] for row in _batch_log(once)]
         for table in contract.TABLES:
             assert _rows_by_batch(conn, table) == _rows_by_batch(once, table), table
@@ -235,7 +248,7 @@ def test_each_load_resumes_where_the_last_one_stopped(
 
 @pytest.mark.parametrize("snapshot", ["missing table", "interrupted load", "damaged"])
 def test_without_a_snapshot_of_the_loaded_days_a_load_replays(
-    conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch, snapshot: str
+    conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch, snapshot: str, tmp_path: Path
 ) -> None:
     _load(conn, 2, PENDING)
     if snapshot == "missing table":  # a database loaded before snapshots were stored
@@ -257,9 +270,9 @@ def test_without_a_snapshot_of_the_loaded_days_a_load_replays(
         assert (loader.loaded_days(conn), _snapshot_days(conn)) == (3, [2])
     conn.commit()
     first = loader.loaded_days(conn)
-    simulated = _simulated_days(monkeypatch)
+    simulated = SimulatedDays(monkeypatch, tmp_path / "simulated")
     _load(conn, 1, PENDING)
-    assert simulated == list(range(first + 1))
+    assert simulated() == list(range(first + 1))
     assert _snapshot_days(conn) == [first + 1]
     batches = list(generate(PENDING, 0, first + 1))
     for table in contract.TABLES:

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import multiprocessing
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from multiprocessing.connection import Connection
 from typing import Any
 
 import psycopg
@@ -237,13 +239,44 @@ def load(
         return []
     sim = _simulation(conn, config, first)
     reports = []
-    for day in range(first, first + days):
-        batches = sim.next_day()
-        # the last day's transaction also stores where the next load starts from
-        snapshot = sim.snapshot() if day == first + days - 1 else None
+    for day, (batches, snapshot) in enumerate(_simulated_ahead(sim, days), start=first):
         reports.append(_load_day(conn, raw, day, batches, snapshot))
         on_day(reports[-1])
     return reports
+
+
+def _simulate(sim: Simulation, days: int, out: Connection) -> None:
+    """In the generator process: each day's batches; the last day's come with the
+    snapshot that the same transaction stores (where the next load starts from)."""
+    for left in range(days - 1, -1, -1):
+        batches = sim.next_day()
+        out.send((batches, sim.snapshot() if left == 0 else None))
+    out.close()
+
+
+def _simulated_ahead(sim: Simulation, days: int) -> Iterator[tuple[list[Batch], bytes | None]]:
+    """The next `days` days of `sim`, simulated in a forked process while this one
+    loads the day before (generating is pure Python and costs as much as COPY: on two
+    cores the two overlap). A full pipe makes the generator wait."""
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    generator = context.Process(target=_simulate, args=(sim, days, send), daemon=True)
+    generator.start()
+    send.close()
+    try:
+        for _ in range(days):
+            try:
+                yield receive.recv()
+            except EOFError:
+                raise LoadError(
+                    f"the data generator stopped (exit code {generator.exitcode}); "
+                    "its error is printed above"
+                ) from None
+    finally:
+        receive.close()
+        if generator.is_alive():
+            generator.terminate()
+        generator.join()
 
 
 def _load_day(
