@@ -4,9 +4,7 @@
         refresh computes the same thing). `>=` re-reads the newest batch: a re-delivery
         with the same batch moment is caught, and the anti-join drops what is known. -#}
     {%- if is_incremental() %}
-        where {{ extracted_at }} >= (
-            select coalesce(max(_extracted_at), '-infinity'::timestamptz) from {{ this }}
-        )
+        where {{ extracted_at }} >= {{ watermark() }}
     {%- endif -%}
 {% endmacro %}
 
@@ -44,4 +42,56 @@
 
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ source }};
+{% endmacro %}
+
+
+{% macro watermark(column="_extracted_at") %}
+    {#- The newest batch moment this incremental model holds, as a literal (looked up when
+        the model runs), so the planner sees how few source rows are at or after it and
+        reads them through an index; a subquery there is estimated at a third of the table.
+        A unit test's `this` is a CTE of its fixture rows: there the subquery it is. -#}
+    {%- set newest = "coalesce(max(" ~ column ~ "), '-infinity'::timestamptz)" -%}
+    {%- if execute and not (this | string).startswith('__dbt__cte__') -%}
+        {%- set query = "select cast(" ~ newest ~ " as text) from " ~ this -%}
+        cast('{{ run_query(query).columns[0].values()[0] }}' as timestamptz)
+    {%- else -%}
+        (select {{ newest }} from {{ this }})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro customer_rows_from(relation, restart="restart") %}
+    {#- The rows of `relation` (an events model with customer_id and event_at) of each
+        customer in `restart` (customer_id, restart_at) at or after its restart_at. -#}
+    select customer_rows.*
+    from {{ restart }}
+    {{ lateral_rows(relation, 'customer_id', 'event_at', restart ~ '.restart_at', restart, 'customer_rows') }}
+{% endmacro %}
+
+
+{% macro lateral_rows(relation, key, column, since, outer, alias) %}
+    {#- Joins each row of `outer` to the rows of `relation` with the same `key` and
+        `column` >= `since`, as `alias`: one index lookup on (key, column) per outer row.
+        `offset 0` keeps PostgreSQL from flattening the subquery into a join over the
+        whole relation, which it prefers because it cannot know how recent `since` is.
+        Pass a model, not a CTE: a CTE read twice is materialized and scanned whole per
+        outer row. -#}
+    cross join lateral (
+        select candidate.*
+        from {{ relation }} as candidate
+        where
+            candidate.{{ key }} = {{ outer }}.{{ key }}
+            and candidate.{{ column }} >= {{ since }}
+        offset 0
+    ) as {{ alias }}
+{% endmacro %}
+
+
+{% macro analyze_after_full_build() %}
+    {#- Post-hook: `analyze` an incremental model right after it was built whole (first
+        build or --full-refresh); its incremental runs skip it (their few new rows do not
+        move the statistics the index lookups need). -#}
+    {%- if model.config.materialized == 'incremental' and not is_incremental() -%}
+        analyze {{ this }}
+    {%- endif -%}
 {% endmacro %}

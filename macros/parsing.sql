@@ -1,10 +1,18 @@
 {% macro json_bigint(json_value, type='bigint', max_digits=18) %}
     {#- A JSON whole number, or a string holding one, as bigint (or `type`); null for
-        anything else, so one odd value never fails a build. -#}
-    case
-        when jsonb_typeof({{ json_value }}) in ('number', 'string')
-            and trim({{ json_value }} #>> '{}') ~ '^-?[0-9]{1,{{ max_digits }}}$'
-            then cast(trim({{ json_value }} #>> '{}') as {{ type }})
+        anything else, so one odd value never fails a build. A JSON number is tested as
+        numeric (no fraction, at most max_digits digits), which costs less than a regex
+        over its text and accepts the same values. -#}
+    case jsonb_typeof({{ json_value }})
+        when 'number' then case
+            when scale(({{ json_value }})::numeric) = 0
+                and abs(({{ json_value }})::numeric) < 1e{{ max_digits }}
+                then cast(({{ json_value }})::numeric as {{ type }})
+        end
+        when 'string' then case
+            when trim({{ json_value }} #>> '{}') ~ '^-?[0-9]{1,{{ max_digits }}}$'
+                then cast(trim({{ json_value }} #>> '{}') as {{ type }})
+        end
     end
 {% endmacro %}
 

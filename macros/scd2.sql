@@ -19,7 +19,7 @@
             {{ key }},
             min(updated_at) as changed_from
         from {{ versions }}
-        where _extracted_at >= (select max(_extracted_at) from {{ this }})
+        where _extracted_at >= {{ watermark() }}
         group by {{ key }}
     ),
     {%- endif %}

@@ -11,18 +11,11 @@ sessions as (
     select
         customer_id,
         session_start,
+        session_end,
         events,
         cast(session_start at time zone 'UTC' as date) as start_date,
         cast(session_end at time zone 'UTC' as date) as end_date
     from {{ ref('fct_sessions') }}
-),
-
-events as (
-    select
-        customer_id,
-        session_start,
-        event_date
-    from {{ ref('fct_events') }}
 ),
 
 orders as (
@@ -87,12 +80,8 @@ multi_day_sessions as (
             sessions.start_date < sessions.end_date
             and sessions.end_date >= engagement_window.first_day
             and sessions.start_date <= engagement_window.last_day
-    inner join events
-        on
-            sessions.customer_id = events.customer_id
-            and sessions.session_start = events.session_start
-            and events.event_date
-            between engagement_window.first_day and engagement_window.last_day
+    {{ join_session_events('sessions') }}
+    where events.event_date between engagement_window.first_day and engagement_window.last_day
     group by events.customer_id, events.event_date
 ),
 

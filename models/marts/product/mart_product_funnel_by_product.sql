@@ -1,25 +1,7 @@
 with
 
--- Only the events that touch a product: product views and cart adds. The cheap test
--- on the page comes first (a product view's page holds '/product/').
-events as (
-    select
-        session_id,
-        session_start,
-        product_id,
-        event_at,
-        event_type = 'ADD_PRODUCT_TO_CART' as is_cart_add
-    from {{ ref('fct_events') }}
-    -- A product view always has a product; only a cart add can lack one.
-    where
-        (event_type = 'ADD_PRODUCT_TO_CART' and product_id is not null)
-        or (
-            (
-                event_type like 'VISIT\_%'
-                or (event_type = 'PAGE_VIEW' and page_url like '%/product/%')
-            )
-            and is_product_view
-        )
+product_weeks as (
+    select * from {{ ref('int_product_weeks') }}
 ),
 
 orders as (
@@ -38,6 +20,15 @@ order_lines as (
     from {{ ref('fct_order_lines') }}
 ),
 
+session_products as (
+    select
+        session_id,
+        product_id,
+        session_start,
+        first_add_at
+    from {{ ref('int_session_products') }}
+),
+
 products as (
     select
         product_id,
@@ -47,78 +38,54 @@ products as (
     where is_current
 ),
 
-calendar as (
-    select
-        date_day,
-        iso_week_start_date
-    from {{ ref('dim_date') }}
-),
-
--- A session touches a product when it views it (product page or VISIT_* event) or
--- adds it to the cart.
-session_products as (
-    select
-        session_id,
-        product_id,
-        min(session_start) as session_start,
-        min(event_at) filter (where not is_cart_add) as first_view_at,
-        min(event_at) filter (where is_cart_add) as first_add_at
-    from events
-    group by session_id, product_id
-),
-
--- The first order of the session holding the product, placed at or after its first add.
+-- The first order of the session holding the product, placed at or after its first add
+-- (from the orders side: a few per session, looked up by session and product).
 ordered_products as (
     select
-        session_products.session_id,
+        session_products.session_start,
         session_products.product_id,
+        session_products.first_add_at,
         min(orders.placed_at) as first_order_at
-    from session_products
-    inner join orders on session_products.session_id = orders.session_id
-    inner join order_lines
+    from orders
+    inner join order_lines on orders.order_id = order_lines.order_id
+    inner join session_products
         on
-            orders.order_id = order_lines.order_id
-            and session_products.product_id = order_lines.product_id
+            orders.session_id = session_products.session_id
+            and order_lines.product_id = session_products.product_id
     where orders.placed_at >= session_products.first_add_at
-    group by session_products.session_id, session_products.product_id
+    group by
+        session_products.session_id,
+        session_products.session_start,
+        session_products.product_id,
+        session_products.first_add_at
 ),
 
-steps as (
+weekly_orders as (
     select
-        calendar.iso_week_start_date as session_week,
-        session_products.product_id,
-        session_products.first_view_at,
-        session_products.first_add_at,
-        ordered_products.first_order_at,
-        case
-            when session_products.first_view_at <= session_products.first_add_at
-                then extract(
-                    epoch from session_products.first_add_at - session_products.first_view_at
-                ) / 60
-        end as minutes_view_to_add,
-        extract(epoch from ordered_products.first_order_at - session_products.first_add_at) / 60
-            as minutes_add_to_order
-    from session_products
-    inner join calendar
-        on cast(session_products.session_start at time zone 'UTC' as date) = calendar.date_day
-    left join ordered_products
-        on
-            session_products.session_id = ordered_products.session_id
-            and session_products.product_id = ordered_products.product_id
+        cast({{ dbt.date_trunc('week', "session_start at time zone 'UTC'") }} as date)
+            as session_week,
+        product_id,
+        count(*) as order_sessions,
+        avg(extract(epoch from first_order_at - first_add_at) / 60) as avg_minutes_add_to_order
+    from ordered_products
+    group by session_week, product_id
 ),
 
 weekly as (
     select
-        session_week,
-        product_id,
-        count(*) as product_sessions,
-        count(first_view_at) as view_sessions,
-        count(first_add_at) as add_to_cart_sessions,
-        count(first_order_at) as order_sessions,
-        avg(minutes_view_to_add) as avg_minutes_view_to_add,
-        avg(minutes_add_to_order) as avg_minutes_add_to_order
-    from steps
-    group by session_week, product_id
+        product_weeks.session_week,
+        product_weeks.product_id,
+        product_weeks.product_sessions,
+        product_weeks.view_sessions,
+        product_weeks.add_to_cart_sessions,
+        coalesce(weekly_orders.order_sessions, 0) as order_sessions,
+        product_weeks.avg_minutes_view_to_add,
+        weekly_orders.avg_minutes_add_to_order
+    from product_weeks
+    left join weekly_orders
+        on
+            product_weeks.session_week = weekly_orders.session_week
+            and product_weeks.product_id = weekly_orders.product_id
 )
 
 select

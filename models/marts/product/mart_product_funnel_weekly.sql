@@ -1,30 +1,14 @@
 with
 
+-- fct_sessions holds each session's first product view and its first cart add after a
+-- product view (the funnel is ordered: a step counts only after the step before it).
 sessions as (
     select
         session_id,
-        session_start
+        session_start,
+        first_product_view_at as first_view_at,
+        first_cart_add_after_view_at as first_add_at
     from {{ ref('fct_sessions') }}
-),
-
--- Only the events the funnel steps need: product views and cart adds. fct_sessions has
--- no time of a session's first product view, so these are read event by event; the
--- cheap test on the page comes first (a product view's page holds '/product/').
-funnel_events as materialized (
-    select
-        session_id,
-        event_at,
-        event_type = 'ADD_PRODUCT_TO_CART' as is_cart_add
-    from {{ ref('fct_events') }}
-    where
-        event_type = 'ADD_PRODUCT_TO_CART'
-        or (
-            (
-                event_type like 'VISIT\_%'
-                or (event_type = 'PAGE_VIEW' and page_url like '%/product/%')
-            )
-            and is_product_view
-        )
 ),
 
 orders as (
@@ -42,35 +26,13 @@ calendar as (
     from {{ ref('dim_date') }}
 ),
 
--- The funnel is ordered: a step counts only at or after the step before it.
-first_views as (
-    select
-        session_id,
-        min(event_at) as first_view_at
-    from funnel_events
-    where not is_cart_add
-    group by session_id
-),
-
-first_adds as (
-    select
-        funnel_events.session_id,
-        min(funnel_events.event_at) as first_add_at
-    from funnel_events
-    inner join first_views on funnel_events.session_id = first_views.session_id
-    where
-        funnel_events.is_cart_add
-        and funnel_events.event_at >= first_views.first_view_at
-    group by funnel_events.session_id
-),
-
 first_orders as (
     select
         orders.session_id,
         min(orders.placed_at) as first_order_at
     from orders
-    inner join first_adds on orders.session_id = first_adds.session_id
-    where orders.placed_at >= first_adds.first_add_at
+    inner join sessions on orders.session_id = sessions.session_id
+    where orders.placed_at >= sessions.first_add_at
     group by orders.session_id
 ),
 
@@ -78,18 +40,16 @@ session_steps as (
     select
         calendar.iso_week_start_date as session_week,
         sessions.session_id,
-        first_views.first_view_at,
-        first_adds.first_add_at,
+        sessions.first_view_at,
+        sessions.first_add_at,
         first_orders.first_order_at,
-        extract(epoch from first_adds.first_add_at - first_views.first_view_at) / 60
+        extract(epoch from sessions.first_add_at - sessions.first_view_at) / 60
             as minutes_view_to_add,
-        extract(epoch from first_orders.first_order_at - first_adds.first_add_at) / 60
+        extract(epoch from first_orders.first_order_at - sessions.first_add_at) / 60
             as minutes_add_to_order
     from sessions
     inner join calendar
         on cast(sessions.session_start at time zone 'UTC' as date) = calendar.date_day
-    left join first_views on sessions.session_id = first_views.session_id
-    left join first_adds on sessions.session_id = first_adds.session_id
     left join first_orders on sessions.session_id = first_orders.session_id
 ),
 

@@ -1,3 +1,5 @@
+{{ config(materialized='view') }}
+
 -- The daily time spine the semantic layer (MetricFlow) joins metrics to: dim_date's days.
 with
 

@@ -1,5 +1,9 @@
+{{ config(materialized='incremental', incremental_strategy='append') }}
+
 -- Calendar days from dbt_date's date dimension, the columns the marts and analysts use.
 -- Weeks are ISO weeks: they start on Monday (on PostgreSQL dbt_date numbers days ISO-wise).
+-- Incremental so that a daily run does not rebuild a fixed calendar: it appends the days
+-- a later calendar_end adds (an earlier calendar_start needs --full-refresh).
 with
 
 calendar as (
@@ -19,3 +23,6 @@ select
     year_number,
     day_of_week in (6, 7) as is_weekend
 from calendar
+{%- if is_incremental() %}
+where date_day > (select max(loaded.date_day) from {{ this }} as loaded)
+{%- endif %}

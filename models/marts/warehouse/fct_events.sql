@@ -1,21 +1,12 @@
 {{ config(materialized='view') }}
 
 -- Logged-in events, one row per event, with their session: the event-level fact the
--- product funnel and engagement marts read. Product page views carry no product in
--- the tracker's document; their product comes from the /product/<id> page URL.
+-- product funnel and engagement marts read. A product page view's product is the one in
+-- its page URL (the tracker's document has none).
 with
 
 events as (
     select * from {{ ref('int_events__sessionized') }}
-),
-
-with_product as (
-    select
-        *,
-        cast(
-            substring(page_url from '/product/([0-9]{1,18})(?:[/?#]|$)') as bigint
-        ) as page_product_id
-    from events
 )
 
 select
@@ -29,11 +20,7 @@ select
     page_url,
     referrer_url,
     coalesce(product_id, page_product_id) as product_id,
-    case
-        when event_type = 'PAGE_VIEW' then page_product_id is not null
-        when event_type like 'VISIT\_%' and is_known_event_type then product_id is not null
-        else false
-    end as is_product_view,
+    is_product_view,
     quantity,
     search_query,
     list_position,
@@ -41,4 +28,4 @@ select
     session_end,
     event_number_in_session,
     _extracted_at
-from with_product
+from events

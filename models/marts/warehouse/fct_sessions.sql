@@ -10,27 +10,19 @@
 
 with
 
-events as (
-    select * from {{ ref('int_events__sessionized') }}
-),
-
 products as (
     select * from {{ ref('dim_product') }}
 ),
 
 {% if is_incremental() -%}
-watermark as (
-    select max(_extracted_at) as extracted_at from {{ this }}
-),
-
 -- Sessions that hold an event this table has not seen (new, late, or merged by a late
 -- event: the merged session holds the late event).
 touched_by_events as (
     select
         customer_id,
         min(session_start) as restart_at
-    from events
-    where _extracted_at >= (select watermark.extracted_at from watermark)
+    from {{ ref('int_events__sessionized') }}
+    where _extracted_at >= {{ watermark() }}
     group by customer_id
 ),
 
@@ -40,21 +32,22 @@ new_product_versions as (
     select
         product_id,
         min(valid_from) as changed_from
-    from products
-    where _extracted_at >= (select watermark.extracted_at from watermark)
+    from {{ ref('dim_product') }}
+    where _extracted_at >= {{ watermark() }}
     group by product_id
 ),
 
 touched_by_prices as (
     select
-        events.customer_id,
-        min(events.session_start) as restart_at
-    from events
-    inner join new_product_versions
-        on
-            events.product_id = new_product_versions.product_id
-            and events.event_at >= new_product_versions.changed_from
-    group by events.customer_id
+        priced.customer_id,
+        min(priced.session_start) as restart_at
+    from new_product_versions
+    {{ lateral_rows(
+        ref('int_events__sessionized'), 'product_id', 'event_at',
+        'new_product_versions.changed_from', 'new_product_versions', 'priced'
+    ) }}
+    where priced.event_type in ('ADD_PRODUCT_TO_CART', 'REMOVE_PRODUCT_FROM_CART')
+    group by priced.customer_id
 ),
 
 restart as (
@@ -68,18 +61,18 @@ restart as (
     ) as touched
     group by customer_id
 ),
-{%- endif %}
 
-scoped as (
-    select events.*
-    from events
-    {% if is_incremental() -%}
-    inner join restart
-        on
-            events.customer_id = restart.customer_id
-            and events.session_start >= restart.restart_at
-    {%- endif %}
+-- A session starting at or after restart_at holds exactly the events at or after it
+-- (restart_at is a session start), read per customer through (customer_id, event_at).
+scoped as not materialized (
+    {{ customer_rows_from(ref('int_events__sessionized')) }}
 ),
+{%- else %}
+
+scoped as not materialized (
+    select * from {{ ref('int_events__sessionized') }}
+),
+{%- endif %}
 
 -- The list price in force at the moment of each cart event (point in time).
 cart_events as (
@@ -143,6 +136,11 @@ sessions as (
         count(*) filter (where event_type = 'SEARCH') as searches,
         count(*) filter (where event_type = 'SIGN_UP_SUCCESS') as sign_ups,
         count(*) filter (where event_type like 'VISIT\_%') as product_visits,
+        count(*) filter (where is_product_view) as product_views,
+        min(event_at) filter (where is_product_view) as first_product_view_at,
+        min(event_at) filter (
+            where event_type = 'ADD_PRODUCT_TO_CART' and follows_product_view
+        ) as first_cart_add_after_view_at,
         count(*) filter (where not is_known_event_type) as unknown_events,
         count(*) filter (
             where event_type = 'PAGE_VIEW' and page_url like '%/checkout/confirmation%'
@@ -165,8 +163,11 @@ select
     sessions.searches,
     sessions.sign_ups,
     sessions.product_visits,
+    sessions.product_views,
     sessions.unknown_events,
     sessions.orders_confirmed,
+    sessions.first_product_view_at,
+    sessions.first_cart_add_after_view_at,
     landing.landing_page_url,
     landing.referrer_url,
     cast(coalesce(cart_values.cart_value_added, 0) as numeric(12, 2)) as cart_value_added,

@@ -1,0 +1,74 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_from',
+        unique_key='customer_id',
+        replace_from_column='session_start',
+        indexes=[
+            {'columns': ['session_id', 'product_id'], 'unique': True},
+            {'columns': ['customer_id', 'session_start']},
+            {'columns': ['product_id', 'session_start']},
+        ],
+    )
+}}
+
+-- One row per session and product it touched: viewed (product page or VISIT_* event)
+-- or added to the cart. Incremental like fct_sessions: each customer with a new event is
+-- recomputed from the start of the first session holding one.
+with
+
+{% if is_incremental() -%}
+restart as (
+    select
+        customer_id,
+        min(session_start) as restart_at
+    from {{ ref('fct_events') }}
+    where _extracted_at >= {{ watermark() }}
+    group by customer_id
+),
+
+scoped as (
+    {{ customer_rows_from(ref('fct_events')) }}
+),
+{%- else %}
+
+scoped as (
+    select * from {{ ref('fct_events') }}
+),
+{%- endif %}
+
+-- A product view always has a product; only a cart add can lack one.
+product_events as (
+    select
+        session_id,
+        customer_id,
+        session_start,
+        product_id,
+        event_at,
+        event_type = 'ADD_PRODUCT_TO_CART' as is_cart_add
+    from scoped
+    where is_product_view or (event_type = 'ADD_PRODUCT_TO_CART' and product_id is not null)
+),
+
+product_touches as (
+    select
+        session_id,
+        customer_id,
+        session_start,
+        product_id,
+        min(event_at) filter (where not is_cart_add) as first_view_at,
+        min(event_at) filter (where is_cart_add) as first_add_at
+    from product_events
+    group by session_id, customer_id, session_start, product_id
+)
+
+-- The session's newest batch moment (over all its events, not only these): a session
+-- merged by a late event of any type shows as new to int_product_weeks.
+select
+    product_touches.*,
+    sessions._extracted_at
+from product_touches
+inner join {{ ref('fct_sessions') }} as sessions
+    on
+        product_touches.customer_id = sessions.customer_id
+        and product_touches.session_start = sessions.session_start
