@@ -13,3 +13,17 @@
         offset 0
     ) as events
 {% endmacro %}
+
+
+{% macro first_sessions_with_new_events(events) %}
+    {#- Per customer, the start of the first session holding an event this incremental
+        model has not seen (new, late, or merged by a late event: the merged session
+        holds the late event), as restart_at; `events` has session_start and
+        _extracted_at. -#}
+    select
+        customer_id,
+        min(session_start) as restart_at
+    from {{ events }}
+    where _extracted_at >= {{ watermark() }}
+    group by customer_id
+{% endmacro %}

@@ -19,12 +19,7 @@ with
 
 {% if is_incremental() -%}
 restart as (
-    select
-        customer_id,
-        min(session_start) as restart_at
-    from {{ ref('fct_events') }}
-    where _extracted_at >= {{ watermark() }}
-    group by customer_id
+    {{ first_sessions_with_new_events(ref('fct_events')) }}
 ),
 
 scoped as (

@@ -18,12 +18,7 @@ products as (
 -- Sessions that hold an event this table has not seen (new, late, or merged by a late
 -- event: the merged session holds the late event).
 touched_by_events as (
-    select
-        customer_id,
-        min(session_start) as restart_at
-    from {{ ref('int_events__sessionized') }}
-    where _extracted_at >= {{ watermark() }}
-    group by customer_id
+    {{ first_sessions_with_new_events(ref('int_events__sessionized')) }}
 ),
 
 -- Sessions whose cart events are priced differently now: a product version arrived
