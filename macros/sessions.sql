@@ -15,15 +15,15 @@
 {% endmacro %}
 
 
-{% macro first_sessions_with_new_events(events) %}
+{% macro first_sessions_with_new_events(events, since=none) %}
     {#- Per customer, the start of the first session holding an event this incremental
         model has not seen (new, late, or merged by a late event: the merged session
         holds the late event), as restart_at; `events` has session_start and
-        _extracted_at. -#}
+        _extracted_at. `since` is the model's watermark() when it has it already. -#}
     select
         customer_id,
         min(session_start) as restart_at
     from {{ events }}
-    where _extracted_at >= {{ watermark() }}
+    where _extracted_at >= {{ since or watermark() }}
     group by customer_id
 {% endmacro %}

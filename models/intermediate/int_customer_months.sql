@@ -17,23 +17,18 @@ with
 
 {% if is_incremental() -%}
 restart as (
-    select
-        customer_id,
-        cast(
-            {{ dbt.date_trunc('month', "min(session_start) at time zone 'UTC'") }} as date
-        ) as restart_month
-    from {{ ref('fct_sessions') }}
-    where _extracted_at >= {{ watermark() }}
-    group by customer_id
+    {{ first_sessions_with_new_events(ref('fct_sessions')) }}
 ),
 
--- The customer's sessions that end in or after the restart month (a session ends after
--- it starts), through the (customer_id, session_start) index.
+-- From the first day of the month of the first new session, the customer's sessions
+-- that end in it or later (found by customer through the (customer_id, session_start)
+-- index, then filtered on session_end: a session ends after it starts).
+{%- set restart_month_start = dbt.date_trunc('month', "restart_at at time zone 'UTC'") %}
 restart_moments as (
     select
         customer_id,
-        restart_month,
-        cast(restart_month as timestamp) at time zone 'UTC' as restart_at
+        cast({{ restart_month_start }} as date) as restart_month,
+        {{ restart_month_start }} at time zone 'UTC' as restart_month_at
     from restart
 ),
 
@@ -44,7 +39,7 @@ scoped as (
     from restart_moments
     {{ lateral_rows(
         ref('fct_sessions'), 'customer_id', 'session_end',
-        'restart_moments.restart_at', 'restart_moments', 'customer_sessions'
+        'restart_moments.restart_month_at', 'restart_moments', 'customer_sessions'
     ) }}
 ),
 {%- else %}

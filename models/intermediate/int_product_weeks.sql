@@ -44,9 +44,8 @@ restart as (
 restart_weeks as (
     select
         product_id,
-        cast(
-            {{ dbt.date_trunc('week', "restart_at at time zone 'UTC'") }} as timestamp
-        ) at time zone 'UTC' as week_start_at
+        {{ dbt.date_trunc('week', "restart_at at time zone 'UTC'") }} at time zone 'UTC'
+            as week_start_at
     from restart
 ),
 

@@ -15,10 +15,11 @@ products as (
 ),
 
 {% if is_incremental() -%}
+{%- set since = watermark() %}
 -- Sessions that hold an event this table has not seen (new, late, or merged by a late
 -- event: the merged session holds the late event).
 touched_by_events as (
-    {{ first_sessions_with_new_events(ref('int_events__sessionized')) }}
+    {{ first_sessions_with_new_events(ref('int_events__sessionized'), since) }}
 ),
 
 -- Sessions whose cart events are priced differently now: a product version arrived
@@ -28,7 +29,7 @@ new_product_versions as (
         product_id,
         min(valid_from) as changed_from
     from {{ ref('dim_product') }}
-    where _extracted_at >= {{ watermark() }}
+    where _extracted_at >= {{ since }}
     group by product_id
 ),
 
