@@ -43,7 +43,7 @@ select
 from versions
 cross join since
 where
-    versions.stock_quantity = 0
+    versions.stock_quantity <= 0
     and versions.previous_stock_quantity > 0
     and versions.valid_from >= cast(since.first_week as timestamp) at time zone 'UTC'
 order by out_of_stock_at desc

@@ -1,22 +1,170 @@
-{% macro only_new_batches(extracted_at="_extracted_at") %}
-    {#- In an incremental run, keep the source rows of the batches at or after the
-        newest batch already in this model (the watermark lives in the target, so a full
-        refresh computes the same thing). `>=` re-reads the newest batch: a re-delivery
-        with the same batch moment is caught, and the anti-join drops what is known. -#}
-    {%- if is_incremental() %}
-        where {{ extracted_at }} >= {{ watermark() }}
+{#- What an incremental model has read: the batch ledger.
+
+    Raw batches can arrive in any order (an EL re-run of a missed night is stamped before
+    nights already loaded; a misconfigured clock stamps a batch in the future), so "newer
+    than the newest batch seen" loses data. Instead every incremental model keeps, in the
+    ledger table `<target schema>.batch_ledger`, the batches it has read: per raw table and
+    batch moment, the number of raw rows. base_webshop__batches lists the batches in raw
+    when the run starts; a model may read what all its inputs have read (for staging: the
+    batches in that list) and reads the batches among those that its own ledger lacks or
+    counts differently. Its post-hook records them in the same transaction as its rows, so
+    a model that fails or is killed records nothing and reads the same batches next time.
+    A full refresh reads everything and records the same ledger, so an incremental run and
+    a full refresh end in the same state. -#}
+
+{% macro batch_ledger() -%}
+    {{ adapter.quote(target.schema) }}.batch_ledger
+{%- endmacro %}
+
+
+{% macro create_batch_ledger() %}
+    {#- on-run-start: the ledger table (see above). -#}
+    create table if not exists {{ batch_ledger() }} (
+        model_name text not null,
+        source_table text not null,
+        extracted_at timestamptz not null,
+        raw_rows bigint not null,
+        primary key (model_name, source_table, extracted_at)
+    )
+{% endmacro %}
+
+
+{% macro ledger_inputs(node) %}
+    {#- The models whose ledgers bound what `node` can read: its incremental parents and
+        the batch catalogue, looked up through views and ephemeral models. -#}
+    {%- set inputs = [] -%}
+    {%- for parent_id in node.depends_on.nodes -%}
+        {%- set parent = graph.nodes.get(parent_id) -%}
+        {%- if parent is none or parent.resource_type != 'model' -%}
+        {%- elif parent.config.materialized == 'incremental' or parent.config.meta.get('is_batch_catalogue') -%}
+            {%- do inputs.append(parent.name) -%}
+        {%- elif parent.config.materialized in ('view', 'ephemeral') -%}
+            {%- do inputs.extend(ledger_inputs(parent)) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(inputs | unique | list) }}
+{% endmacro %}
+
+
+{% macro readable_batches(node) %}
+    {#- SQL: the batches (source_table, extracted_at, raw_rows) every input of `node` has
+        read; a model that reads sources only the batches of those tables. -#}
+    {%- set inputs = ledger_inputs(node) -%}
+    {%- set tables = node.sources | map(attribute=1) | unique | list -%}
+    select
+        inputs.source_table,
+        inputs.extracted_at,
+        min(inputs.raw_rows) as raw_rows
+    from {{ batch_ledger() }} as inputs
+    inner join (
+        select
+            source_table,
+            count(distinct model_name) as models
+        from {{ batch_ledger() }}
+        where model_name in ('{{ inputs | join("', '") }}')
+        group by source_table
+    ) as carriers on inputs.source_table = carriers.source_table
+    where
+        inputs.model_name in ('{{ inputs | join("', '") }}')
+        {%- if tables %}
+        and inputs.source_table in ('{{ tables | join("', '") }}')
+        {%- endif %}
+    group by inputs.source_table, inputs.extracted_at, carriers.models
+    having count(*) = carriers.models
+{% endmacro %}
+
+
+{% macro is_unread(column, source_table) %}
+    {#- True for rows whose batch moment `column` (a batch of raw table `source_table`) this
+        incremental model has not read yet. The moments are looked up when the model runs
+        and inlined as literals, so the planner reads the few rows through an index. A unit
+        test's `this` is a CTE of fixture rows with no ledger: there, rows at or after its
+        newest batch moment count as unread. -#}
+    {%- if not execute -%}
+        {{ return('false') }}
+    {%- elif (this | string).startswith('__dbt__cte__') -%}
+        {{ return(column ~ ' >= (select max(_extracted_at) from ' ~ this ~ ')') }}
+    {%- endif -%}
+    {%- set ledger = adapter.get_relation(target.database, target.schema, 'batch_ledger') -%}
+    {%- if ledger is none -%}
+        {{ return('true') }}
+    {%- endif -%}
+    {%- set query -%}
+        with readable as (
+            {{ readable_batches(model) }}
+        )
+        select cast(extract(epoch from readable.extracted_at) as text)
+        from readable
+        where
+            readable.source_table = '{{ source_table }}'
+            and not exists (
+                select 1 from {{ batch_ledger() }} as already_read
+                where
+                    already_read.model_name = '{{ model.name }}'
+                    and already_read.source_table = readable.source_table
+                    and already_read.extracted_at = readable.extracted_at
+                    and already_read.raw_rows = readable.raw_rows
+            )
+        order by 1
+    {%- endset -%}
+    {%- set moments = run_query(query).columns[0].values() -%}
+    {%- if moments | length == 0 -%}
+        {{ return('false') }}
+    {%- endif -%}
+    {%- set literals = [] -%}
+    {%- for moment in moments -%}
+        {%- do literals.append("to_timestamp(" ~ moment ~ ")") -%}
+    {%- endfor -%}
+    {{ return(column ~ ' in (' ~ literals | join(', ') ~ ')') }}
+{% endmacro %}
+
+
+{% macro record_batches() %}
+    {#- Post-hook of every model: an incremental model (or the batch catalogue) records in
+        its ledger what it has now read, inside the transaction that wrote its rows. -#}
+    {%- if model.config.meta.get('is_batch_catalogue') -%}
+        delete from {{ batch_ledger() }} where model_name = '{{ model.name }}';
+        insert into {{ batch_ledger() }} (model_name, source_table, extracted_at, raw_rows)
+        select '{{ model.name }}', source_table, extracted_at, raw_rows from {{ this }}
+    {%- elif model.config.materialized == 'incremental' and ledger_inputs(model) -%}
+        delete from {{ batch_ledger() }} where model_name = '{{ model.name }}';
+        insert into {{ batch_ledger() }} (model_name, source_table, extracted_at, raw_rows)
+        select '{{ model.name }}', source_table, extracted_at, raw_rows
+        from ({{ readable_batches(model) }}) as readable
     {%- endif -%}
 {% endmacro %}
 
 
-{% macro not_already_loaded(relation, key) %}
-    {#- Anti-join for append-only incremental models: drop rows whose key the target holds. -#}
+{% macro with_existing(relation, key, columns=none) %}
+    {#- In an incremental run, `relation`'s rows plus the rows this model holds for the
+        same keys (looked up by `key`), so that a model can compare new deliveries with
+        what it has. Both sides give `columns` (default: all of them, in the same order). -#}
+    {%- set selected = columns | join(', ') if columns else '*' %}
+    select {{ selected }} from {{ relation }}
     {%- if is_incremental() %}
-        where not exists (
-            select 1 from {{ this }} as existing
-            where existing.{{ key }} = {{ relation }}.{{ key }}
-        )
-    {%- endif -%}
+    union all
+    select {{ selected }}
+    from {{ this }} as existing
+    where existing.{{ key }} in (select delivered.{{ key }} from {{ relation }} as delivered)
+    {%- endif %}
+{% endmacro %}
+
+
+{% macro only_changed(relation, key, columns) %}
+    {#- In an incremental run, the rows of `relation` for the keys whose rows differ from
+        what the model holds in `columns` (new keys included): a re-delivered batch
+        rewrites nothing. -#}
+    select * from {{ relation }}
+    {%- if is_incremental() %}
+    where {{ key }} in (
+        select {{ key }} from (
+            select {{ columns | join(', ') }} from {{ relation }}
+            except
+            select {{ columns | join(', ') }} from {{ this }} as existing
+            where existing.{{ key }} in (select {{ key }} from {{ relation }})
+        ) as changed
+    )
+    {%- endif %}
 {% endmacro %}
 
 
@@ -45,27 +193,15 @@
 {% endmacro %}
 
 
-{% macro watermark(column="_extracted_at") %}
-    {#- The newest batch moment this incremental model holds, as a literal (looked up when
-        the model runs), so the planner sees how few source rows are at or after it and
-        reads them through an index; a subquery there is estimated at a third of the table.
-        A unit test's `this` is a CTE of its fixture rows: there the subquery it is. -#}
-    {%- set newest = "coalesce(max(" ~ column ~ "), '-infinity'::timestamptz)" -%}
-    {%- if execute and not (this | string).startswith('__dbt__cte__') -%}
-        {%- set query = "select cast(" ~ newest ~ " as text) from " ~ this -%}
-        cast('{{ run_query(query).columns[0].values()[0] }}' as timestamptz)
-    {%- else -%}
-        (select {{ newest }} from {{ this }})
-    {%- endif -%}
-{%- endmacro %}
-
-
 {% macro customer_rows_from(relation, restart="restart") %}
     {#- The rows of `relation` (an events model with customer_id and event_at) of each
         customer in `restart` (customer_id, restart_at) at or after its restart_at. -#}
     select customer_rows.*
     from {{ restart }}
-    {{ lateral_rows(relation, 'customer_id', 'event_at', restart ~ '.restart_at', restart, 'customer_rows') }}
+    {{ lateral_rows(
+        relation=relation, key='customer_id', column='event_at',
+        since=restart ~ '.restart_at', outer=restart, alias='customer_rows'
+    ) }}
 {% endmacro %}
 
 

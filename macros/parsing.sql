@@ -10,58 +10,30 @@
                 then cast(({{ json_value }})::numeric as {{ type }})
         end
         when 'string' then case
-            when trim({{ json_value }} #>> '{}') ~ '^-?[0-9]{1,{{ max_digits }}}$'
-                then cast(trim({{ json_value }} #>> '{}') as {{ type }})
+            when {{ unicode_trim(json_value ~ " #>> '{}'") }} ~ '^-?[0-9]{1,{{ max_digits }}}$'
+                then cast({{ unicode_trim(json_value ~ " #>> '{}'") }} as {{ type }})
         end
     end
 {% endmacro %}
 
 
-{% macro reject_reason(table, relation='') %}
-    {#- Why a raw row cannot be staged, or null when it can. Staging keeps the rows with
-        a null reason; stg_webshop__quarantine keeps the others, so the two never drift.
-        `relation` qualifies the raw columns; events must be joined with
-        parse_event_document(). -#}
-    {%- set raw = relation ~ '.' if relation else '' %}
-    case
-        when {{ raw }}id is null then 'missing id'
-    {%- if table == 'event' %}
-        when {{ raw }}event_timestamp is null then 'missing event_timestamp'
-        when {{ raw }}event_timestamp > {{ raw }}_extracted_at
-            then 'event_timestamp after its batch was extracted'
-        when event_document.is_not_an_object and {{ try_jsonb(raw ~ 'event_data') }} is null
-            then 'event_data is not valid JSON'
-        when event_document.is_not_an_object then 'event_data is not a JSON object'
-        when jsonb_typeof(event_document."customer-id") <> 'null'
-            and {{ json_bigint('event_document."customer-id"') }} is null
-            then 'customer-id is not an integer'
-    {%- else %}
-        when {{ raw }}updated_at is null then 'missing updated_at'
-    {%- endif %}
-    {%- if table == 'orders' %}
-        when {{ raw }}customer_id is null then 'missing customer_id'
-        when lower(trim({{ raw }}status)) not in (
-            'placed', 'paid', 'shipped', 'delivered', 'cancelled', 'returned'
-        ) then 'unknown status'
-    {%- elif table == 'order_line' %}
-        when {{ raw }}order_id is null then 'missing order_id'
-        when {{ raw }}product_id is null then 'missing product_id'
-    {%- endif %}
-    end
-{% endmacro %}
+{% macro json_is_set(json_value) -%}
+    {#- The key is in the document with a value other than JSON null. -#}
+    coalesce(jsonb_typeof({{ json_value }}) <> 'null', false)
+{%- endmacro %}
 
 
 {% macro parse_event_document(event_data) %}
-    {#- A lateral join that parses the tracker's JSON document once per row (in parallel
-        workers, unlike a fenced subquery) into the keys the contract documents, as columns
-        of `event_document`; `is_not_an_object` is true when the text is not a valid JSON
-        object (then every other column is null). -#}
-    cross join lateral jsonb_to_record(
-        coalesce(
-            {{ adapter.quote(target.schema) }}.try_json_object({{ event_data }}),
-            '{"is_not_an_object": true}'
-        )
-    ) as event_document (
+    {#- Lateral joins that parse the tracker's JSON document once per row (in parallel
+        workers, unlike a fenced subquery): `event_json.document` is the document when the
+        text is a valid JSON object of at most var('max_event_data_length') characters
+        (else null), and the contract's keys are columns of `event_document` (null when
+        absent). The document is never expanded into a column the parser adds itself, so a
+        key of any name cannot collide with one. -#}
+    cross join lateral unnest(
+        array[{{ adapter.quote(target.schema) }}.try_json_object({{ event_data }})]
+    ) as event_json (document)
+    cross join lateral jsonb_to_record(coalesce(event_json.document, '{}')) as event_document (
         "customer-id" jsonb,
         "user-agent" text,
         ip text,
@@ -70,8 +42,7 @@
         product jsonb,
         quantity jsonb,
         query text,
-        "position" jsonb,
-        is_not_an_object boolean
+        "position" jsonb
     )
 {% endmacro %}
 
@@ -79,4 +50,34 @@
 {% macro try_jsonb(text_expression) -%}
     {#- The JSON document in a text, or null when it is not valid JSON (see create_functions). -#}
     {{ adapter.quote(target.schema) }}.try_jsonb({{ text_expression }})
+{%- endmacro %}
+
+
+{% macro unicode_trim(text_expression) -%}
+    {#- A text without leading and trailing white space of any kind: ASCII, the
+        no-break spaces, the Unicode space separators, line and paragraph separators and
+        the byte-order mark (trim() removes only the ASCII space); see create_functions. -#}
+    {{ adapter.quote(target.schema) }}.unicode_trim({{ text_expression }})
+{%- endmacro %}
+
+
+{% macro unicode_whitespace() -%}
+    {#- Every character Unicode calls white space, and U+200B and U+FEFF, as one text. -#}
+    E' \t\n\r\f\x0B' || U&'\0085\00A0\1680\180E\2000\2001\2002\2003\2004\2005\2006\2007\2008\2009\200A\200B\2028\2029\202F\205F\3000\FEFF'
+{%- endmacro %}
+
+
+{% macro clean_text(text_expression) -%}
+    {#- Free text as the warehouse keeps it: trimmed of all white space, null when empty. -#}
+    nullif({{ unicode_trim(text_expression) }}, '')
+{%- endmacro %}
+
+
+{% macro content_hash(expressions) -%}
+    {#- A hash of the values themselves: each value is one element of a JSON array, so no
+        two different lists of values give the same text (dbt_utils' surrogate key joins
+        them with '-', so ('a-b', 'c') and ('a', 'b-c') collide). Timestamps go in as
+        epoch seconds (see epoch()), so the hash does not depend on the session's TimeZone. -#}
+    {%- set values = expressions | join(",\n        ") %}
+    {{ dbt.hash("cast(json_build_array(\n        " ~ values ~ "\n    ) as text)") }}
 {%- endmacro %}

@@ -1,4 +1,4 @@
-{% macro scd2_history(versions, key, version_id) %}
+{% macro scd2_history(versions, key, version_id, source_table) %}
     {#- SCD type 2 windows from a staged version history (columns: key, updated_at,
         created_at, _extracted_at, version_id). Versions are ordered by updated_at; of
         two versions with the same updated_at (a tie) the one delivered last wins, then
@@ -6,7 +6,8 @@
         valid_from is updated_at, except for a key's first version, which is in force
         from created_at; valid_to is the next version's updated_at, or the open end.
 
-        Incremental: only keys with versions at or after the watermark are recomputed,
+        Incremental: only keys with versions this model has not read (raw table
+        `source_table`, see is_unread) are recomputed,
         from the version in force just before their earliest new version (its valid_to
         moves) onwards. With incremental_strategy `replace_from` on updated_at, the old
         rows from that point are replaced, so an out-of-order version slots in between
@@ -19,7 +20,7 @@
             {{ key }},
             min(updated_at) as changed_from
         from {{ versions }}
-        where _extracted_at >= {{ watermark() }}
+        where {{ is_unread('_extracted_at', source_table) }}
         group by {{ key }}
     ),
     {%- endif %}

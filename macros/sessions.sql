@@ -15,15 +15,64 @@
 {% endmacro %}
 
 
-{% macro first_sessions_with_new_events(events, since=none) %}
-    {#- Per customer, the start of the first session holding an event this incremental
-        model has not seen (new, late, or merged by a late event: the merged session
-        holds the late event), as restart_at; `events` has session_start and
-        _extracted_at. `since` is the model's watermark() when it has it already. -#}
+{% macro event_touches(events, superseded) %}
+    {#- Where the events changed since this incremental model last ran, as (customer_id,
+        product_id, event_at): every logged-in event in force that it has not read (new,
+        late, or delivered in a batch stamped before ones already read) from `events`, and
+        every position of an event that is no longer in force there (an earlier delivery of
+        its id with other content won) from `superseded`. -#}
     select
         customer_id,
-        min(session_start) as restart_at
-    from {{ events }}
-    where _extracted_at >= {{ since or watermark() }}
-    group by customer_id
+        product_id,
+        event_at
+    from {{ events }} as events_in_force
+    where {{ is_unread('_extracted_at', 'event') }} and customer_id is not null
+    union all
+    select
+        customer_id,
+        product_id,
+        event_at
+    from {{ superseded }} as superseded_events
+    where {{ is_unread('_in_force_extracted_at', 'event') }} and customer_id is not null
+{% endmacro %}
+
+
+{% macro customer_restarts(touches, sessionized) %}
+    {#- Per customer in `touches` (the name of a relation or CTE with customer_id and
+        event_at), where its sessions must be recomputed from (restart_at): the
+        start of the first session in `sessionized` (customer_id, event_at, session_start)
+        holding an event less than one session gap before the customer's first touch (a
+        touch can join, split or end only such a session), else the touch itself. Always a
+        session boundary, looked up one customer at a time through (customer_id, event_at). -#}
+    {%- set gap = "interval '" ~ var('session_gap_minutes') ~ " minutes'" %}
+    select
+        touched.customer_id,
+        least(touched.first_touch_at, joinable.session_start) as restart_at
+    from (
+        select
+            customer_id,
+            min(event_at) as first_touch_at
+        from {{ touches }}
+        group by customer_id
+    ) as touched
+    cross join lateral (
+        select min(sessionized.session_start) as session_start
+        from {{ sessionized }} as sessionized
+        where
+            sessionized.customer_id = touched.customer_id
+            and sessionized.event_at >= touched.first_touch_at - {{ gap }}
+    ) as joinable
+{% endmacro %}
+
+
+{% macro page_product_id(page_url) %}
+    {#- The product of a product page: the id after the URL's first /product/, up to the
+        next /, ? or # (string functions: a regex with a capture group costs 5x more per
+        row); null when that is not a whole number. -#}
+    {%- set text = "split_part(split_part(split_part(split_part(" ~ page_url
+        ~ ", '/product/', 2), '/', 1), '?', 1), '#', 1)" %}
+    case
+        when {{ page_url }} like '%/product/%' and {{ text }} ~ '^[1-9][0-9]{0,17}$'
+            then cast({{ text }} as bigint)
+    end
 {% endmacro %}

@@ -1,6 +1,7 @@
--- Every raw row is accounted for: staged (one row per distinct version; for events one
--- per event id), quarantined with a reason (one row per distinct rejected row), or a
--- duplicate of one of those. Returns the tables where the counts do not add up.
+-- Every raw row is accounted for: staged (one row per distinct content: a version, or
+-- for events an event id's content, in force or not), quarantined with a reason (one row
+-- per distinct rejected content), or a duplicate of one of those. Returns the tables
+-- where the counts do not add up.
 {%- set staged = {
     'customer': 'stg_webshop__customers',
     'product': 'stg_webshop__products',
@@ -15,8 +16,7 @@ with
 {% for table, model in staged.items() %}
 {{ table }}_raw as (
     select
-        source_row.id,
-        to_jsonb(source_row) - '_extracted_at' as row_content,
+        {{ raw_content_hash(table, 'source_row') }} as content_id,
         {{ reject_reason(table, 'source_row') }} as reject_reason
     from {{ source('webshop', table) }} as source_row
     {% if table == 'event' -%}
@@ -30,8 +30,7 @@ with
         (select count(*) from {{ table }}_raw) as raw_rows,
         (select count(*) from {{ ref(model) }}) as staged_rows,
         (
-            select count(distinct {{ 'id' if table == 'event' else 'row_content' }})
-            from {{ table }}_raw
+            select count(distinct content_id) from {{ table }}_raw
             where reject_reason is null
         ) as distinct_accepted_rows,
         (
@@ -39,7 +38,7 @@ with
             where source_table = '{{ table }}'
         ) as quarantined_rows,
         (
-            select count(distinct row_content) from {{ table }}_raw
+            select count(distinct content_id) from {{ table }}_raw
             where reject_reason is not null
         ) as distinct_rejected_rows
 ),

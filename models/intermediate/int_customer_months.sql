@@ -7,17 +7,22 @@
         indexes=[{'columns': ['customer_id', 'activity_month']}],
     )
 }}
+-- depends_on: {{ ref('int_events__superseded') }}
 
 -- Each customer's sessions and events per calendar month (UTC), the event side of
--- mart_customer_monthly_engagement. Incremental: a customer with a session this table has
--- not seen (new, or merged by a late event) is recomputed from the month of the first
--- such session; sessions that cross midnight into that month bring their events of it.
+-- mart_customer_monthly_engagement. Incremental: a customer whose events changed is
+-- recomputed from the month of the first session the change can reach; sessions that
+-- cross midnight into that month bring their events of it.
 
 with
 
 {% if is_incremental() -%}
+touches as (
+    {{ event_touches(ref('fct_events'), ref('int_events__superseded')) }}
+),
+
 restart as (
-    {{ first_sessions_with_new_events(ref('fct_sessions')) }}
+    {{ customer_restarts('touches', ref('fct_events')) }}
 ),
 
 -- From the first day of the month of the first new session, the customer's sessions
@@ -38,8 +43,9 @@ scoped as (
         restart_moments.restart_month
     from restart_moments
     {{ lateral_rows(
-        ref('fct_sessions'), 'customer_id', 'session_end',
-        'restart_moments.restart_month_at', 'restart_moments', 'customer_sessions'
+        relation=ref('fct_sessions'), key='customer_id', column='session_end',
+        since='restart_moments.restart_month_at', outer='restart_moments',
+        alias='customer_sessions'
     ) }}
 ),
 {%- else %}
@@ -67,12 +73,11 @@ sessions as (
         cart_removals,
         sign_ups,
         product_views,
+        unknown_events,
         _extracted_at,
-        -- Its counts all fall on one UTC day, and with no undocumented event type among
-        -- them product_visits holds only documented VISIT_* events.
+        -- Its counts all fall on one UTC day.
         cast(session_start at time zone 'UTC' as date)
-        = cast(session_end at time zone 'UTC' as date)
-        and unknown_events = 0 as is_counted_per_session
+        = cast(session_end at time zone 'UTC' as date) as is_counted_per_session
     from scoped
 ),
 
@@ -99,7 +104,7 @@ single_day_sessions as (
         cart_adds as add_to_cart_events,
         cart_removals as remove_from_cart_events,
         sign_ups as sign_up_events,
-        0 as other_events,
+        unknown_events as other_events,
         product_views
     from sessions
     where is_counted_per_session and session_date >= restart_month
@@ -111,9 +116,7 @@ other_sessions as (
         events.event_date,
         count(*) as events,
         count(*) filter (where events.event_type = 'PAGE_VIEW') as page_view_events,
-        count(*) filter (
-            where events.event_type like 'VISIT\_%' and events.is_known_event_type
-        ) as product_visit_events,
+        count(*) filter (where events.is_product_visit) as product_visit_events,
         count(*) filter (where events.event_type = 'SEARCH') as search_events,
         count(*) filter (where events.event_type = 'ADD_PRODUCT_TO_CART') as add_to_cart_events,
         count(*) filter (

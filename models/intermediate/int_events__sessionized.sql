@@ -11,84 +11,57 @@
         ],
     )
 }}
+-- depends_on: {{ ref('int_events__superseded') }}
 
 {%- set gap = "interval '" ~ var('session_gap_minutes') ~ " minutes'" %}
 
 with
 
 {% if is_incremental() -%}
-new_events as (
-    select
-        customer_id,
-        min(event_at) as first_new_event_at
-    from {{ ref('stg_webshop__events') }}
-    where customer_id is not null and _extracted_at >= {{ watermark() }}
-    group by customer_id
+-- Where events changed (new, late, re-delivered out of order, or superseded by an earlier
+-- delivery of their id), and so from which session each touched customer is sessionized
+-- again, looked up in this table's current sessions (one customer at a time, through the
+-- (customer_id, event_at) index).
+events_in_force as (
+    select * from {{ ref('stg_webshop__events') }}
+    where is_in_force
 ),
 
--- A new event can only join sessions ending less than one gap before it: those with an
--- event at or after that moment. Sessionize each touched customer again from the start
--- of the first such session (a true session boundary), or from the new event itself.
--- Both lookups go one customer at a time through a (customer_id, event_at) index.
+touches as (
+    {{ event_touches('events_in_force', ref('int_events__superseded')) }}
+),
+
 restart as (
-    select
-        new_events.customer_id,
-        least(new_events.first_new_event_at, joinable.session_start) as restart_at
-    from new_events
-    cross join lateral (
-        select min(sessionized.session_start) as session_start
-        from {{ this }} as sessionized
-        where
-            sessionized.customer_id = new_events.customer_id
-            and sessionized.event_at >= new_events.first_new_event_at - {{ gap }}
-    ) as joinable
+    {{ customer_restarts('touches', this) }}
 ),
 
 scoped as (
     {{ customer_rows_from(ref('stg_webshop__events')) }}
+    where customer_rows.is_in_force
 ),
 {%- else %}
 
 scoped as (
     select * from {{ ref('stg_webshop__events') }}
-    where customer_id is not null
+    where customer_id is not null and is_in_force
 ),
 {%- endif %}
 
--- Product page views carry no product in the tracker's document; their product is the
--- id after the URL's first /product/, up to the next /, ? or # (string functions: a
--- regex with a capture group costs 5x more per row).
-url_parts as (
-    select
-        *,
-        case
-            when page_url like '%/product/%' then split_part(
-                split_part(split_part(split_part(page_url, '/product/', 2), '/', 1), '?', 1),
-                '#',
-                1
-            )
-        end as page_product_text
-    from scoped
-),
-
-with_page_product as (
-    select
-        *,
-        case
-            when page_product_text ~ '^[0-9]{1,18}$' then cast(page_product_text as bigint)
-        end as page_product_id
-    from url_parts
-),
-
+-- Product page views carry no product in the tracker's document: it is in the page URL.
 described as (
     select
         *,
         case
             when event_type = 'PAGE_VIEW' then page_product_id is not null
-            when event_type like 'VISIT\_%' and is_known_event_type then product_id is not null
+            when is_product_visit then product_id is not null
             else false
         end as is_product_view
-    from with_page_product
+    from (
+        select
+            *,
+            {{ page_product_id('page_url') }} as page_product_id
+        from scoped
+    ) as with_page_product
 ),
 
 flagged as (
@@ -139,6 +112,8 @@ select
     event_at,
     event_type,
     is_known_event_type,
+    is_cart_event,
+    is_product_visit,
     page_url,
     referrer_url,
     product_id,

@@ -22,8 +22,8 @@ select
     quantity,
     unit_price,
     discount_amount,
-    quantity * unit_price as gross_amount,
-    quantity * unit_price - discount_amount as net_amount,
+    cast(quantity * unit_price as numeric(38, 2)) as gross_amount,
+    cast(quantity * unit_price - discount_amount as numeric(38, 2)) as net_amount,
     created_at,
     updated_at
 from ordered

@@ -17,6 +17,34 @@ ordered as (
     from versions
 ),
 
+-- Status only moves forward (placed, paid, shipped, delivered, returned; cancelled
+-- before shipping). A version (of those in force: the last delivered of a tie) whose
+-- status cannot follow the one before it is a regression in the source.
+in_force as (
+    select
+        *,
+        lag(order_status) over (partition by order_id order by updated_at) as previous_status
+    from (
+        select
+            *,
+            row_number() over (
+                partition by order_id, updated_at
+                order by _extracted_at desc, order_version_id desc
+            ) as tie_rank
+        from versions
+    ) as tie_ranked
+    where tie_rank = 1
+),
+
+regressions as (
+    select
+        order_id,
+        count(*) as status_regressions
+    from in_force
+    where not {{ status_can_follow('previous_status', 'order_status') }}
+    group by order_id
+),
+
 milestones as (
     select
         order_id,
@@ -46,7 +74,9 @@ select
     milestones.cancelled_at,
     milestones.returned_at,
     milestones.versions,
+    coalesce(regressions.status_regressions, 0) > 0 as has_status_regression,
     latest.updated_at
 from milestones
 inner join ordered as latest
     on milestones.order_id = latest.order_id and latest.recency = 1
+left join regressions on milestones.order_id = regressions.order_id

@@ -7,36 +7,51 @@
         indexes=[{'columns': ['product_id', 'session_week']}],
     )
 }}
+-- depends_on: {{ ref('int_events__superseded') }}
+-- depends_on: {{ ref('fct_events') }}
 
 -- Sessions that touched each product, per ISO week of the session start (the touch side
--- of the product funnel; orders are joined in the mart). Incremental: each product in a
--- session this table has not seen (new, or merged by a late event) is recomputed from
--- the week of the first such session; a merged session starts at or before the sessions
--- it absorbed, so their old weeks are recomputed too.
--- depends_on: {{ ref('fct_sessions') }}
+-- of the product funnel; orders are joined in the mart). Incremental: the customers whose
+-- events changed are found as in fct_sessions; each product of their sessions from where
+-- the change can reach, and each product of a changed event, is recomputed from the week
+-- of the earliest of those sessions (a session that vanished, merged or split started at
+-- or after its customer's restart).
 {%- set week_of = dbt.date_trunc('week', "session_start at time zone 'UTC'") %}
 
 with
 
 {% if is_incremental() -%}
-touched_sessions as (
-    select
-        customer_id,
-        session_start
-    from {{ ref('fct_sessions') }}
-    where _extracted_at >= {{ watermark() }}
+touches as (
+    {{ event_touches(ref('fct_events'), ref('int_events__superseded')) }}
+),
+
+customer_restart as (
+    {{ customer_restarts('touches', ref('fct_events')) }}
 ),
 
 restart as (
     select
-        session_products.product_id,
-        min(session_products.session_start) as restart_at
-    from touched_sessions
-    inner join {{ ref('int_session_products') }} as session_products
-        on
-            touched_sessions.customer_id = session_products.customer_id
-            and touched_sessions.session_start = session_products.session_start
-    group by session_products.product_id
+        product_id,
+        min(restart_at) as restart_at
+    from (
+        select
+            customer_sessions.product_id,
+            customer_sessions.session_start as restart_at
+        from customer_restart
+        {{ lateral_rows(
+            relation=ref('int_session_products'), key='customer_id', column='session_start',
+            since='customer_restart.restart_at', outer='customer_restart',
+            alias='customer_sessions'
+        ) }}
+        union all
+        select
+            touches.product_id,
+            customer_restart.restart_at
+        from touches
+        inner join customer_restart on touches.customer_id = customer_restart.customer_id
+        where touches.product_id is not null
+    ) as touched
+    group by product_id
 ),
 
 -- One product at a time through the (product_id, session_start) index, from the Monday
@@ -53,8 +68,8 @@ scoped as (
     select product_rows.*
     from restart_weeks
     {{ lateral_rows(
-        ref('int_session_products'), 'product_id', 'session_start',
-        'restart_weeks.week_start_at', 'restart_weeks', 'product_rows'
+        relation=ref('int_session_products'), key='product_id', column='session_start',
+        since='restart_weeks.week_start_at', outer='restart_weeks', alias='product_rows'
     ) }}
 ),
 {%- else %}

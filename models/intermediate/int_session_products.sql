@@ -11,15 +11,20 @@
         ],
     )
 }}
+-- depends_on: {{ ref('int_events__superseded') }}
 
 -- One row per session and product it touched: viewed (product page or VISIT_* event)
--- or added to the cart. Incremental like fct_sessions: each customer with a new event is
--- recomputed from the start of the first session holding one.
+-- or added to the cart. Incremental like fct_sessions: each customer whose events changed
+-- is recomputed from the first session the change can reach.
 with
 
 {% if is_incremental() -%}
+touches as (
+    {{ event_touches(ref('fct_events'), ref('int_events__superseded')) }}
+),
+
 restart as (
-    {{ first_sessions_with_new_events(ref('fct_events')) }}
+    {{ customer_restarts('touches', ref('fct_events')) }}
 ),
 
 scoped as (
@@ -32,7 +37,7 @@ scoped as (
 ),
 {%- endif %}
 
--- A product view always has a product; only a cart add can lack one.
+-- A product view and a cart add always have a product.
 product_events as (
     select
         session_id,
@@ -42,7 +47,7 @@ product_events as (
         event_at,
         event_type = 'ADD_PRODUCT_TO_CART' as is_cart_add
     from scoped
-    where is_product_view or (event_type = 'ADD_PRODUCT_TO_CART' and product_id is not null)
+    where is_product_view or event_type = 'ADD_PRODUCT_TO_CART'
 ),
 
 product_touches as (

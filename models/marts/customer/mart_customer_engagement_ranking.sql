@@ -134,7 +134,7 @@ engaged as (
         coalesce(event_totals.active_days, 0) as active_days,
         coalesce(event_totals.events, 0) as events,
         coalesce(order_totals.orders, 0) as orders,
-        cast(coalesce(order_totals.revenue, 0) as numeric(12, 2)) as revenue
+        cast(coalesce(order_totals.revenue, 0) as numeric(38, 2)) as revenue
     from engaged_customers
     left join session_totals on engaged_customers.customer_id = session_totals.customer_id
     left join event_totals on engaged_customers.customer_id = event_totals.customer_id
@@ -161,4 +161,6 @@ select
     engaged.revenue
 from engaged
 cross join engagement_window
-left join customers on engaged.customer_id = customers.customer_id
+-- Events and orders of customer ids the warehouse does not know are not ranked (they are
+-- counted in mart_data_quality).
+inner join customers on engaged.customer_id = customers.customer_id

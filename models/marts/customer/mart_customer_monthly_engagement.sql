@@ -76,9 +76,11 @@ select
     coalesce(customer_months.product_views, 0) as product_views,
     coalesce(order_months.orders, 0) as orders,
     coalesce(order_months.orders_cancelled, 0) as orders_cancelled,
-    cast(coalesce(order_months.revenue, 0) as numeric(12, 2)) as revenue
+    cast(coalesce(order_months.revenue, 0) as numeric(38, 2)) as revenue
 from activity_months
-left join customers on activity_months.customer_id = customers.customer_id
+-- Only customers the warehouse knows: events and orders of unknown customer ids are
+-- counted in mart_data_quality instead.
+inner join customers on activity_months.customer_id = customers.customer_id
 left join customer_months
     on
         activity_months.customer_id = customer_months.customer_id

@@ -26,8 +26,8 @@ select
     count(*) as orders_placed,
     count(*) filter (where is_cancelled) as orders_cancelled,
     count(*) filter (where discount_amount > 0) as orders_with_discount,
-    sum(gross_amount) as gross_amount,
-    sum(discount_amount) as discount_amount,
+    cast(sum(gross_amount) as numeric(38, 2)) as gross_amount,
+    cast(sum(discount_amount) as numeric(38, 2)) as discount_amount,
     cast({{ dbt_utils.safe_divide("sum(discount_amount)", "sum(gross_amount)") }} as numeric(6, 4))
         as discount_share_of_gross
 from weighed

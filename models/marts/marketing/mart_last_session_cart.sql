@@ -30,7 +30,7 @@ session_orders as (
     select
         session_id,
         count(*) as orders_placed,
-        sum(net_amount) as order_value
+        cast(sum(net_amount) as numeric(38, 2)) as order_value
     from orders
     where session_id is not null
     group by session_id
@@ -48,4 +48,4 @@ select
     session_orders.order_value
 from last_sessions
 inner join session_orders on last_sessions.session_id = session_orders.session_id
-left join customers on last_sessions.customer_id = customers.customer_id
+inner join customers on last_sessions.customer_id = customers.customer_id

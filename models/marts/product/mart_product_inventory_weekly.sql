@@ -88,7 +88,7 @@ changes as (
         count(*) filter (where versions.stock_change != 0) as stock_movements,
         coalesce(sum(abs(versions.stock_change)), 0) as units_moved,
         coalesce(bool_or(
-            versions.stock_quantity = 0 and versions.previous_stock_quantity > 0
+            versions.stock_quantity <= 0 and versions.previous_stock_quantity > 0
         ), false) as went_out_of_stock,
         count(*) filter (where versions.price != versions.previous_price) as price_changes
     from product_weeks
@@ -114,7 +114,7 @@ select
     coalesce(changes.stock_movements, 0) as stock_movements,
     coalesce(changes.units_moved, 0) as units_moved,
     coalesce(changes.went_out_of_stock, false) as went_out_of_stock,
-    at_end.stock_quantity = 0 as is_out_of_stock_at_week_end,
+    at_end.stock_quantity <= 0 as is_out_of_stock_at_week_end,
     at_start.price as price_at_week_start,
     at_end.price as price_at_week_end,
     coalesce(changes.price_changes, 0) as price_changes,

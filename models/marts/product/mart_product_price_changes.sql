@@ -23,7 +23,7 @@ select
     previous_price,
     price as new_price,
     price - previous_price as price_change,
-    cast((price - previous_price) / nullif(previous_price, 0) as numeric(8, 4))
+    cast((price - previous_price) / nullif(previous_price, 0) as numeric(18, 4))
         as price_change_share
 from versions
 where price != previous_price

@@ -11,7 +11,9 @@
 with
 
 history as (
-    {{ scd2_history(ref('stg_webshop__customers'), 'customer_id', 'customer_version_id') }}
+    {{ scd2_history(
+        ref('stg_webshop__customers'), 'customer_id', 'customer_version_id', 'customer'
+    ) }}
 ),
 
 versions as (
@@ -29,6 +31,8 @@ versions as (
         created_at,
         deleted_at,
         is_deleted,
+        has_invalid_email,
+        has_invalid_country_code,
         valid_from,
         valid_to,
         valid_to = {{ open_end() }} as is_current,
@@ -54,6 +58,8 @@ versions as (
         cast(null as timestamptz) as created_at,
         cast(null as timestamptz) as deleted_at,
         false as is_deleted,
+        false as has_invalid_email,
+        false as has_invalid_country_code,
         cast('1900-01-01 00:00:00+00' as timestamptz) as valid_from,
         {{ open_end() }} as valid_to,
         true as is_current,

@@ -11,7 +11,9 @@
 with
 
 history as (
-    {{ scd2_history(ref('stg_webshop__products'), 'product_id', 'product_version_id') }}
+    {{ scd2_history(
+        ref('stg_webshop__products'), 'product_id', 'product_version_id', 'product'
+    ) }}
 ),
 
 versions as (
@@ -25,6 +27,9 @@ versions as (
         stock_quantity,
         is_active,
         created_at,
+        has_unknown_stock,
+        has_negative_stock,
+        has_unknown_active_status,
         valid_from,
         valid_to,
         valid_to = {{ open_end() }} as is_current,
@@ -46,6 +51,9 @@ versions as (
         cast(null as integer) as stock_quantity,
         false as is_active,
         cast(null as timestamptz) as created_at,
+        false as has_unknown_stock,
+        false as has_negative_stock,
+        false as has_unknown_active_status,
         cast('1900-01-01 00:00:00+00' as timestamptz) as valid_from,
         {{ open_end() }} as valid_to,
         true as is_current,

@@ -11,7 +11,9 @@
 with
 
 history as (
-    {{ scd2_history(ref('stg_webshop__vouchers'), 'voucher_id', 'voucher_version_id') }}
+    {{ scd2_history(
+        ref('stg_webshop__vouchers'), 'voucher_id', 'voucher_version_id', 'voucher'
+    ) }}
 ),
 
 versions as (
@@ -24,6 +26,9 @@ versions as (
         usable_from,
         usable_until,
         created_at,
+        has_unknown_discount_type,
+        has_invalid_discount_value,
+        has_invalid_validity,
         valid_from,
         valid_to,
         valid_to = {{ open_end() }} as is_current,
@@ -44,6 +49,9 @@ versions as (
         cast(null as timestamptz) as usable_from,
         cast(null as timestamptz) as usable_until,
         cast(null as timestamptz) as created_at,
+        false as has_unknown_discount_type,
+        false as has_invalid_discount_value,
+        false as has_invalid_validity,
         cast('1900-01-01 00:00:00+00' as timestamptz) as valid_from,
         {{ open_end() }} as valid_to,
         true as is_current,

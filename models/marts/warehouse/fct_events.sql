@@ -17,6 +17,8 @@ select
     cast(event_at at time zone 'UTC' as date) as event_date,
     event_type,
     is_known_event_type,
+    is_cart_event,
+    is_product_visit,
     page_url,
     referrer_url,
     coalesce(product_id, page_product_id) as product_id,

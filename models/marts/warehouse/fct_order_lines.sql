@@ -12,9 +12,12 @@ products as (
     select * from {{ ref('dim_product') }}
 )
 
+-- A line whose order the warehouse does not know (yet) is kept: no customer, no
+-- placement moment, the unknown product version; is_order_known says so.
 select
     lines.order_line_id,
     lines.order_id,
+    orders.order_id is not null as is_order_known,
     orders.customer_id,
     lines.product_id,
     coalesce(products.product_sk, {{ unknown_member_sk() }}) as product_sk,
@@ -26,7 +29,7 @@ select
     lines.net_amount,
     products.price as list_price_at_placement
 from lines
-inner join orders on lines.order_id = orders.order_id
+left join orders on lines.order_id = orders.order_id
 left join products
     on
         lines.product_id = products.product_id

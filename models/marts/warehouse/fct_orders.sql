@@ -60,6 +60,7 @@ select
     orders.voucher_id,
     placed_in.session_id,
     orders.order_status,
+    orders.has_status_regression,
     orders.placed_at,
     cast(orders.placed_at at time zone 'UTC' as date) as placed_date,
     orders.paid_at,
@@ -71,9 +72,9 @@ select
         as hours_placed_to_shipped,
     coalesce(amounts.order_lines, 0) as order_lines,
     coalesce(amounts.units, 0) as units,
-    coalesce(amounts.gross_amount, 0) as gross_amount,
-    coalesce(amounts.discount_amount, 0) as discount_amount,
-    coalesce(amounts.net_amount, 0) as net_amount
+    cast(coalesce(amounts.gross_amount, 0) as numeric(38, 2)) as gross_amount,
+    cast(coalesce(amounts.discount_amount, 0) as numeric(38, 2)) as discount_amount,
+    cast(coalesce(amounts.net_amount, 0) as numeric(38, 2)) as net_amount
 from orders
 left join amounts on orders.order_id = amounts.order_id
 left join customers

@@ -7,6 +7,7 @@
         indexes=[{'columns': ['customer_id', 'session_start']}],
     )
 }}
+-- depends_on: {{ ref('int_events__superseded') }}
 
 with
 
@@ -15,11 +16,14 @@ products as (
 ),
 
 {% if is_incremental() -%}
-{%- set since = watermark() %}
--- Sessions that hold an event this table has not seen (new, late, or merged by a late
--- event: the merged session holds the late event).
+-- Customers whose events changed (new, late, out of order or superseded), from the first
+-- session such a change can reach.
+touches as (
+    {{ event_touches(ref('int_events__sessionized'), ref('int_events__superseded')) }}
+),
+
 touched_by_events as (
-    {{ first_sessions_with_new_events(ref('int_events__sessionized'), since) }}
+    {{ customer_restarts('touches', ref('int_events__sessionized')) }}
 ),
 
 -- Sessions whose cart events are priced differently now: a product version arrived
@@ -29,7 +33,7 @@ new_product_versions as (
         product_id,
         min(valid_from) as changed_from
     from {{ ref('dim_product') }}
-    where _extracted_at >= {{ since }}
+    where {{ is_unread('_extracted_at', 'product') }}
     group by product_id
 ),
 
@@ -39,10 +43,10 @@ touched_by_prices as (
         min(priced.session_start) as restart_at
     from new_product_versions
     {{ lateral_rows(
-        ref('int_events__sessionized'), 'product_id', 'event_at',
-        'new_product_versions.changed_from', 'new_product_versions', 'priced'
+        relation=ref('int_events__sessionized'), key='product_id', column='event_at',
+        since='new_product_versions.changed_from', outer='new_product_versions', alias='priced'
     ) }}
-    where priced.event_type in ('ADD_PRODUCT_TO_CART', 'REMOVE_PRODUCT_FROM_CART')
+    where priced.is_cart_event
     group by priced.customer_id
 ),
 
@@ -70,34 +74,77 @@ scoped as not materialized (
 ),
 {%- endif %}
 
--- The list price in force at the moment of each cart event (point in time).
+-- Each cart event with the list price in force at its moment (point in time) and the
+-- units it adds to or takes from the session's cart of that product.
 cart_events as (
     select
         scoped.session_id,
-        scoped.event_type,
-        scoped.quantity * products.price as line_value,
-        products.price is null as is_unpriced
+        scoped.product_id,
+        scoped.event_id,
+        scoped.event_at,
+        scoped.event_type = 'ADD_PRODUCT_TO_CART' as is_add,
+        scoped.quantity,
+        products.price,
+        case
+            when scoped.event_type = 'ADD_PRODUCT_TO_CART' then scoped.quantity
+            else -scoped.quantity
+        end as unit_change
     from scoped
     left join products
         on
             scoped.product_id = products.product_id
             and scoped.event_at >= products.valid_from
             and scoped.event_at < products.valid_to
-    where scoped.event_type in ('ADD_PRODUCT_TO_CART', 'REMOVE_PRODUCT_FROM_CART')
+    where scoped.is_cart_event
+),
+
+-- A cart never holds fewer than zero units: a removal of more units than the session
+-- added empties the cart, and the rest is counted, not subtracted. The running sum
+-- clamped at zero is the running sum minus its lowest point so far when that is negative.
+running_units as (
+    select
+        *,
+        sum(unit_change) over by_product as unclamped_units
+    from cart_events
+    window by_product as (
+        partition by session_id, product_id
+        order by event_at, event_id
+        rows between unbounded preceding and current row
+    )
+),
+
+cart_units as (
+    select
+        *,
+        unclamped_units - least(0, min(unclamped_units) over by_product) as units_in_cart
+    from running_units
+    window by_product as (
+        partition by session_id, product_id
+        order by event_at, event_id
+        rows between unbounded preceding and current row
+    )
+),
+
+cart_moves as (
+    select
+        *,
+        case
+            when not is_add
+                then coalesce(lag(units_in_cart) over by_product, 0) - units_in_cart
+        end as units_removed
+    from cart_units
+    window by_product as (partition by session_id, product_id order by event_at, event_id)
 ),
 
 cart_values as (
     select
         session_id,
-        coalesce(sum(line_value) filter (
-            where event_type = 'ADD_PRODUCT_TO_CART'
-        ), 0) as cart_value_added,
-        coalesce(sum(case
-            when event_type = 'ADD_PRODUCT_TO_CART' then line_value
-            else -line_value
-        end), 0) as cart_value_net,
-        count(*) filter (where is_unpriced) as unpriced_cart_events
-    from cart_events
+        coalesce(sum(quantity * price) filter (where is_add), 0) as cart_value_added,
+        coalesce(sum(units_removed * price) filter (where not is_add), 0) as cart_value_removed,
+        coalesce(sum(quantity - units_removed) filter (where not is_add), 0)
+            as units_removed_not_in_cart,
+        count(*) filter (where price is null) as unpriced_cart_events
+    from cart_moves
     group by session_id
 ),
 
@@ -124,14 +171,14 @@ sessions as (
         customer_id,
         session_start,
         session_end,
-        cast(extract(epoch from session_end - session_start) as integer) as duration_seconds,
+        cast(extract(epoch from session_end - session_start) as bigint) as duration_seconds,
         count(*) as events,
         count(*) filter (where event_type = 'PAGE_VIEW') as page_views,
         count(*) filter (where event_type = 'ADD_PRODUCT_TO_CART') as cart_adds,
         count(*) filter (where event_type = 'REMOVE_PRODUCT_FROM_CART') as cart_removals,
         count(*) filter (where event_type = 'SEARCH') as searches,
         count(*) filter (where event_type = 'SIGN_UP_SUCCESS') as sign_ups,
-        count(*) filter (where event_type like 'VISIT\_%') as product_visits,
+        count(*) filter (where is_product_visit) as product_visits,
         count(*) filter (where is_product_view) as product_views,
         min(event_at) filter (where is_product_view) as first_product_view_at,
         min(event_at) filter (
@@ -166,8 +213,12 @@ select
     sessions.first_cart_add_after_view_at,
     landing.landing_page_url,
     landing.referrer_url,
-    cast(coalesce(cart_values.cart_value_added, 0) as numeric(12, 2)) as cart_value_added,
-    cast(coalesce(cart_values.cart_value_net, 0) as numeric(12, 2)) as cart_value_net,
+    cast(coalesce(cart_values.cart_value_added, 0) as numeric(38, 2)) as cart_value_added,
+    cast(
+        greatest(coalesce(cart_values.cart_value_added - cart_values.cart_value_removed, 0), 0)
+        as numeric(38, 2)
+    ) as cart_value_net,
+    coalesce(cart_values.units_removed_not_in_cart, 0) as units_removed_not_in_cart,
     coalesce(cart_values.unpriced_cart_events, 0) as unpriced_cart_events,
     sessions._extracted_at
 from sessions

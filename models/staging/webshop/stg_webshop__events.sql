@@ -1,47 +1,96 @@
+{{ config(unique_key='event_id') }}
+-- depends_on: {{ ref('base_webshop__batches') }}
+
+{%- set delivered_columns = [
+    'event_id', 'event_content_id', 'event_type', 'is_known_event_type', 'is_cart_event',
+    'is_product_visit', 'event_at', 'customer_id', 'is_customer_id_sent_as_text', 'page_url',
+    'referrer_url', 'product_id', 'quantity', 'search_query', 'list_position', 'user_agent',
+    'ip_address', '_extracted_at',
+] %}
+{%- set visits = [
+    'VISIT_RELATED_PRODUCT', 'VISIT_RECENTLY_VISITED_PRODUCT', 'VISIT_PERSONAL_RECOMMENDATION',
+] %}
+
 with
 
 source as (
     select * from {{ source('webshop', 'event') }}
-    {{ only_new_batches() }}
+    {%- if is_incremental() %}
+    where {{ is_unread('_extracted_at', 'event') }}
+    {%- endif %}
 ),
 
-renamed as (
+parsed as (
     select
         source.id as event_id,
-        upper(trim(source.event_type)) as event_type,
-        upper(trim(source.event_type)) in (
-            'PAGE_VIEW',
-            'ADD_PRODUCT_TO_CART',
-            'REMOVE_PRODUCT_FROM_CART',
-            'SIGN_UP_SUCCESS',
-            'VISIT_RELATED_PRODUCT',
-            'VISIT_RECENTLY_VISITED_PRODUCT',
-            'VISIT_PERSONAL_RECOMMENDATION',
-            'SEARCH'
-        ) as is_known_event_type,
+        {{ raw_content_hash('event', 'source') }} as event_content_id,
+        upper({{ unicode_trim('source.event_type') }}) as event_type,
         source.event_timestamp as event_at,
         {{ json_bigint('event_document."customer-id"') }} as customer_id,
         jsonb_typeof(event_document."customer-id") = 'string' as is_customer_id_sent_as_text,
         event_document.page as page_url,
         event_document.referrer as referrer_url,
         {{ json_bigint('event_document.product') }} as product_id,
-        {{ json_bigint('event_document.quantity', 'integer', 9) }} as quantity,
+        -- whole numbers in range: the raw rules reject anything else
+        cast({{ json_bigint('event_document.quantity') }} as integer) as quantity,
         event_document.query as search_query,
-        {{ json_bigint('event_document."position"', 'integer', 9) }} as list_position,
+        cast({{ json_bigint('event_document."position"') }} as integer) as list_position,
         event_document."user-agent" as user_agent,
         event_document.ip as ip_address,
-        source._extracted_at,
-        {{ dbt_utils.generate_surrogate_key([
-            'source.event_type', epoch('source.event_timestamp'), 'source.event_data',
-        ]) }} as event_content_id
+        source._extracted_at
     from source
     {{ parse_event_document('source.event_data') }}
     where {{ reject_reason('event', 'source') }} is null
 ),
 
-deduplicated as (
-    {{ dbt_utils.deduplicate('renamed', 'event_id', '_extracted_at, event_content_id') }}
+described as (
+    select
+        event_id,
+        event_content_id,
+        event_type,
+        event_type in (
+            {{ "'" ~ documented_event_types() | join("', '") ~ "'" }}
+        ) as is_known_event_type,
+        event_type in ('ADD_PRODUCT_TO_CART', 'REMOVE_PRODUCT_FROM_CART') as is_cart_event,
+        event_type in (
+            {{ "'" ~ visits | join("', '") ~ "'" }}
+        ) as is_product_visit,
+        event_at,
+        customer_id,
+        is_customer_id_sent_as_text,
+        page_url,
+        referrer_url,
+        product_id,
+        quantity,
+        search_query,
+        list_position,
+        user_agent,
+        ip_address,
+        _extracted_at
+    from parsed
+),
+
+deliveries as (
+    {{ with_existing('described', 'event_id', delivered_columns) }}
+),
+
+-- Each content of an event id once, at its first delivery.
+first_deliveries as (
+    {{ dbt_utils.deduplicate('deliveries', 'event_id, event_content_id', '_extracted_at') }}
+),
+
+-- The content delivered first is in force (then the lower content id); the others are
+-- kept, marked, so that the conflict stays visible and no delivery is lost.
+ranked as (
+    select
+        *,
+        row_number() over by_event_id = 1 as is_in_force,
+        first_value(_extracted_at) over by_event_id as _in_force_extracted_at
+    from first_deliveries
+    window by_event_id as (partition by event_id order by _extracted_at, event_content_id)
 )
 
-select * from deduplicated
-{{ not_already_loaded('deduplicated', 'event_id') }}
+{{ only_changed(
+    'ranked', 'event_id',
+    ['event_id', 'event_content_id', '_extracted_at', 'is_in_force', '_in_force_extracted_at']
+) }}

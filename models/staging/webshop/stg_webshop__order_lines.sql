@@ -1,12 +1,18 @@
+{{ config(unique_key='order_line_version_id') }}
+-- depends_on: {{ ref('base_webshop__batches') }}
+
 with
 
 source as (
     select * from {{ source('webshop', 'order_line') }}
-    {{ only_new_batches() }}
+    {%- if is_incremental() %}
+    where {{ is_unread('_extracted_at', 'order_line') }}
+    {%- endif %}
 ),
 
 renamed as (
     select
+        {{ raw_content_hash('order_line') }} as order_line_version_id,
         id as order_line_id,
         order_id,
         product_id,
@@ -15,18 +21,19 @@ renamed as (
         discount_amount,
         created_at,
         updated_at,
-        _extracted_at,
-        {{ dbt_utils.generate_surrogate_key([
-            'id', 'order_id', 'product_id', 'quantity', 'unit_price', 'discount_amount',
-            epoch('created_at'), epoch('updated_at'),
-        ]) }} as order_line_version_id
+        _extracted_at
     from source
     where {{ reject_reason('order_line') }} is null
 ),
 
-deduplicated as (
-    {{ dbt_utils.deduplicate('renamed', 'order_line_version_id', '_extracted_at') }}
+deliveries as (
+    {{ with_existing('renamed', 'order_line_version_id') }}
+),
+
+first_deliveries as (
+    {{ dbt_utils.deduplicate('deliveries', 'order_line_version_id', '_extracted_at') }}
 )
 
-select * from deduplicated
-{{ not_already_loaded('deduplicated', 'order_line_version_id') }}
+{{ only_changed(
+    'first_deliveries', 'order_line_version_id', ['order_line_version_id', '_extracted_at']
+) }}

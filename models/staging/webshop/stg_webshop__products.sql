@@ -1,33 +1,43 @@
+{{ config(unique_key='product_version_id') }}
+-- depends_on: {{ ref('base_webshop__batches') }}
+
 with
 
 source as (
     select * from {{ source('webshop', 'product') }}
-    {{ only_new_batches() }}
+    {%- if is_incremental() %}
+    where {{ is_unread('_extracted_at', 'product') }}
+    {%- endif %}
 ),
 
 renamed as (
     select
+        {{ raw_content_hash('product') }} as product_version_id,
         id as product_id,
-        trim(sku) as sku,
-        trim(name) as product_name,
-        trim(category) as category,
+        {{ clean_text('sku') }} as sku,
+        {{ clean_text('name') }} as product_name,
+        {{ clean_text('category') }} as category,
         price,
         stock_quantity,
         is_active,
         created_at,
         updated_at,
-        _extracted_at,
-        {{ dbt_utils.generate_surrogate_key([
-            'id', 'sku', 'name', 'category', 'price', 'stock_quantity', 'is_active',
-            epoch('created_at'), epoch('updated_at'),
-        ]) }} as product_version_id
+        stock_quantity is null as has_unknown_stock,
+        coalesce(stock_quantity < 0, false) as has_negative_stock,
+        is_active is null as has_unknown_active_status,
+        _extracted_at
     from source
     where {{ reject_reason('product') }} is null
 ),
 
-deduplicated as (
-    {{ dbt_utils.deduplicate('renamed', 'product_version_id', '_extracted_at') }}
+deliveries as (
+    {{ with_existing('renamed', 'product_version_id') }}
+),
+
+first_deliveries as (
+    {{ dbt_utils.deduplicate('deliveries', 'product_version_id', '_extracted_at') }}
 )
 
-select * from deduplicated
-{{ not_already_loaded('deduplicated', 'product_version_id') }}
+{{ only_changed(
+    'first_deliveries', 'product_version_id', ['product_version_id', '_extracted_at']
+) }}

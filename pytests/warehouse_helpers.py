@@ -1,0 +1,94 @@
+"""Helpers for the end-to-end tests that run dbt against a throw-away PostgreSQL.
+
+- ``dbt(env, target_path, *args)``: run dbt in the project; fail the test with dbt's output
+  when it exits non-zero; return stdout.
+- ``assert_clean(output)``: no deprecation, no warning, WARN=0 in a dbt run's output.
+- ``model_tables(conn, prefix)``: model name -> qualified relation for the dbt schemas
+  ``<prefix>_*`` (tables and views).
+- ``differing_rows(conn, left, right)``: rows in one relation and not the other (EXCEPT ALL
+  both ways).
+- ``contents(conn, tables)``: every relation's rows, sorted, for before/after comparisons.
+- ``append_batch(conn, rows, extracted_at, raw="raw")``: append hand-made raw rows (tuples in
+  contract column order, without ``_extracted_at``) as one batch stamped ``extracted_at``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from webshop import contract
+
+from conftest import REPO_ROOT
+
+DBT = str(Path(sys.executable).parent / "dbt")
+
+
+def dbt(env: dict[str, str], target_path: Path, *args: str) -> str:
+    """Run dbt in the project; fail the test with dbt's output when it fails."""
+    proc = subprocess.run(
+        [DBT, *args, "--target-path", str(target_path), "--log-path", str(target_path / "logs")],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, f"dbt {' '.join(args)} failed:\n{proc.stdout[-6000:]}"
+    return proc.stdout
+
+
+def assert_clean(output: str) -> None:
+    lowered = output.lower()
+    assert "deprecat" not in lowered, output[-4000:]
+    assert "[warning]" not in lowered, output[-4000:]
+    assert " WARN=0 " in output, output[-2000:]
+
+
+def model_tables(conn: psycopg.Connection[Any], prefix: str) -> dict[str, str]:
+    """model name -> schema-qualified relation, for the dbt schemas starting with prefix."""
+    rows = conn.execute(
+        "select table_schema, table_name from information_schema.tables where table_schema like %s",
+        (prefix + "\\_%",),
+    ).fetchall()
+    return {name: f"{schema}.{name}" for schema, name in rows}
+
+
+def differing_rows(conn: psycopg.Connection[Any], left: str, right: str) -> int:
+    query = "select count(*) from (select * from {} except all select * from {}) as d"
+    total = 0
+    for one, other in ((left, right), (right, left)):
+        row = conn.execute(query.format(one, other)).fetchone()
+        assert row is not None
+        total += int(row[0])
+    return total
+
+
+def contents(conn: psycopg.Connection[Any], tables: dict[str, str]) -> dict[str, list[str]]:
+    return {
+        name: sorted(map(str, conn.execute(f"select * from {relation}").fetchall()))
+        for name, relation in tables.items()
+    }
+
+
+def append_batch(
+    conn: psycopg.Connection[Any],
+    rows: dict[str, list[tuple[Any, ...]]],
+    extracted_at: datetime,
+    raw: str = "raw",
+) -> None:
+    """Append hand-made rows to the raw tables as one batch (one transaction)."""
+    with conn.transaction(), conn.cursor() as cur:
+        for table, values in rows.items():
+            columns = sql.SQL(", ").join(map(sql.Identifier, contract.columns(table)))
+            statement = sql.SQL("copy {}.{} ({}) from stdin").format(
+                sql.Identifier(raw), sql.Identifier(table), columns
+            )
+            with cur.copy(statement) as copy:
+                for row in values:
+                    copy.write_row((*row, extracted_at))
