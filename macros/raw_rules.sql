@@ -214,3 +214,14 @@
         when 'cancelled' then {{ status }} = 'cancelled'
     end, true)
 {% endmacro %}
+
+
+{% macro print_raw_rules() %}
+    {#- `dbt run-operation print_raw_rules`: every raw rule as JSON lines (table, reason), for
+        the test that keeps the docs' table of rules equal to this macro. -#}
+    {%- for table in ['customer', 'product', 'voucher', 'orders', 'order_line', 'event'] -%}
+        {%- for rule in raw_rules(table) -%}
+            {{ print(tojson({'table': table, 'reason': rule.reason})) }}
+        {%- endfor -%}
+    {%- endfor -%}
+{% endmacro %}
