@@ -33,7 +33,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from webshop import dashboard, loader, pg
+from webshop import cli, dashboard, loader, pg
 from webshop.generator import GeneratorConfig
 
 from conftest import REPO_ROOT, conninfo, fresh_database, pg_env
@@ -177,10 +177,17 @@ def reader_without_personal_data(cluster: pg.Cluster, database: str, target: Pat
     return password
 
 
+@dataclass(frozen=True)
+class Warehouse:
+    env: dict[str, str]  # pg_env
+    reader_env: dict[str, str]  # the same, as READER
+    conninfo: dict[str, str]
+    tmp: Path
+
+
 @pytest.fixture(scope="module")
-def site(embedded_cluster: pg.Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    if CHROMIUM is None or shutil.which("npm") is None:
-        pytest.skip("needs Chromium and Node.js with npm")
+def warehouse(embedded_cluster: pg.Cluster, tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
+    """15 days that end today in a fresh database, `dbt run`, and READER."""
     database = fresh_database(embedded_cluster)
     env = pg_env(embedded_cluster, database)
     tmp = tmp_path_factory.mktemp("dashboards")
@@ -198,23 +205,30 @@ def site(embedded_cluster: pg.Cluster, tmp_path_factory: pytest.TempPathFactory)
     )
     assert dbt.returncode == 0, dbt.stdout[-4000:]
     reader = reader_without_personal_data(embedded_cluster, database, tmp / "target")
-    env.update(PGUSER=READER, PGPASSWORD=reader)
-    loaded = time.monotonic()
+    print(f"\ndashboards test: load + dbt run {time.monotonic() - started:.0f}s")
+    reader_env = {**env, "PGUSER": READER, "PGPASSWORD": reader}
+    return Warehouse(env, reader_env, conninfo(embedded_cluster, database), tmp)
 
+
+@pytest.fixture(scope="module")
+def site(warehouse: Warehouse) -> Iterator[Site]:
+    if CHROMIUM is None or shutil.which("npm") is None:
+        pytest.skip("needs Chromium and Node.js with npm")
+    loaded = time.monotonic()
     dashboard.install(PROJECT)  # npm ci, unless node_modules has the locked packages
     installed = time.monotonic()
-    project = tmp / "dashboards"
+    project = warehouse.tmp / "dashboards"
     shutil.copytree(
         PROJECT, project, ignore=shutil.ignore_patterns("node_modules", "build", ".evidence")
     )
     (project / "node_modules").symlink_to(PROJECT / "node_modules", target_is_directory=True)
     before = datetime.now(timezone.utc).date()
-    directory = dashboard.build(project, env)
+    directory = dashboard.build(project, warehouse.reader_env)
     after = datetime.now(timezone.utc).date()
     built = time.monotonic()
     print(
-        f"\ndashboards test: load + dbt run {loaded - started:.0f}s, npm ci "
-        f"{installed - loaded:.0f}s, sources + build {built - installed:.0f}s"
+        f"\ndashboards test: npm ci {installed - loaded:.0f}s,"
+        f" sources + build {built - installed:.0f}s"
     )
 
     httpd = dashboard.server(directory, pg.free_port())
@@ -225,7 +239,7 @@ def site(embedded_cluster: pg.Cluster, tmp_path_factory: pytest.TempPathFactory)
             url=f"http://127.0.0.1:{httpd.server_address[1]}",
             directory=directory,
             days=(before, after),
-            conninfo=conninfo(embedded_cluster, database),
+            conninfo=warehouse.conninfo,
         )
     finally:
         httpd.shutdown()
@@ -268,8 +282,8 @@ def shown(document: str, attribute: str) -> str:
     return text_of(match.group(1))
 
 
-def rows(site: Site, query: str) -> list[tuple[object, ...]]:
-    with psycopg.connect(**site.conninfo) as conn:  # type: ignore[arg-type]
+def rows(info: dict[str, str], query: str) -> list[tuple[object, ...]]:
+    with psycopg.connect(**info) as conn:  # type: ignore[arg-type]
         return conn.execute(query).fetchall()
 
 
@@ -311,7 +325,7 @@ def test_shipping_time_shows_the_latest_complete_weeks_median_and_p90(
     marts = {
         week: (median, p90)
         for week, median, p90 in rows(
-            site,
+            site.conninfo,
             "select placed_week, median_hours_placed_to_shipped, p90_hours_placed_to_shipped"
             f" from {MARTS}.mart_weekly_shipping_time",
         )
@@ -332,7 +346,7 @@ def test_discount_shows_the_latest_complete_weeks_discount_and_share(
     marts = {
         week: (discount, gross, share)
         for week, discount, gross, share in rows(
-            site,
+            site.conninfo,
             "select placed_week, discount_amount, gross_amount, discount_share_of_gross"
             f" from {MARTS}.mart_weekly_discount",
         )
@@ -354,7 +368,7 @@ def test_last_session_carts_counts_the_latest_complete_weeks_carts(
     carts = [
         (monday(started.astimezone(timezone.utc).date()), net, ordered)
         for started, net, ordered in rows(
-            site,
+            site.conninfo,
             "select session_start, cart_value_net, order_value"
             f" from {MARTS}.mart_last_session_cart",
         )
@@ -378,9 +392,55 @@ def test_no_page_shows_an_email_address(site: Site, pages: dict[str, str]) -> No
     emails = [
         email
         for (email,) in rows(
-            site, "select email from analytics_warehouse.dim_customer where email is not null"
+            site.conninfo,
+            "select email from analytics_warehouse.dim_customer where email is not null",
         )
     ]
     assert emails
     for email in emails:
         assert all(email not in document for document in pages.values()), email
+
+
+# -- `webshop marts` on the same warehouse -------------------------------------------------
+
+
+def test_marts_lists_every_mart_the_project_builds() -> None:
+    models = {path.stem for path in (REPO_ROOT / "models" / "marts").rglob("mart_*.sql")}
+    assert set(cli.MARTS) == models
+
+
+def test_marts_refuses_an_unknown_mart_in_one_line() -> None:
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "webshop"), "marts", "mart_nope"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("webshop: error: no mart 'mart_nope'; the marts are: ")
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.db
+@pytest.mark.slow
+def test_marts_prints_each_question_and_rows(warehouse: Warehouse) -> None:
+    env = warehouse.env
+    webshop = str(Path(sys.executable).parent / "webshop")
+    proc = subprocess.run(
+        [webshop, "marts", "--rows", "2"], env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    for name, mart in cli.MARTS.items():
+        which = "latest" if mart.descending else "first"
+        assert f"\n{mart.question}\n{MARTS}.{name} ({which} 2 rows)\n" in proc.stdout, name
+    one = subprocess.run(
+        [webshop, "marts", "mart_weekly_discount", "--rows", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert one.returncode == 0, one.stderr
+    assert one.stdout.count(f"{MARTS}.") == 1
+    (latest,) = rows(
+        warehouse.conninfo, f"select max(placed_week) from {MARTS}.mart_weekly_discount"
+    )
+    assert one.stdout.strip().splitlines()[-1].startswith(str(latest[0]))
