@@ -130,6 +130,7 @@ class Site:
     directory: Path
     days: tuple[date, date]  # today (UTC) before and after the build
     conninfo: dict[str, str]
+    password: str  # the one the build connected with
 
 
 def monday(day: date) -> date:
@@ -240,6 +241,7 @@ def site(warehouse: Warehouse) -> Iterator[Site]:
             directory=directory,
             days=(before, after),
             conninfo=warehouse.conninfo,
+            password=warehouse.reader_env["PGPASSWORD"],
         )
     finally:
         httpd.shutdown()
@@ -444,3 +446,12 @@ def test_marts_prints_each_question_and_rows(warehouse: Warehouse) -> None:
         warehouse.conninfo, f"select max(placed_week) from {MARTS}.mart_weekly_discount"
     )
     assert one.stdout.strip().splitlines()[-1].startswith(str(latest[0]))
+
+
+@needs_browser_and_node
+@pytest.mark.db
+@pytest.mark.slow
+def test_the_built_site_holds_no_password(site: Site) -> None:
+    secret = site.password.encode()
+    leaks = [p for p in site.directory.rglob("*") if p.is_file() and secret in p.read_bytes()]
+    assert not leaks
