@@ -9,7 +9,7 @@ SCALE ?= 0.01
 export PATH := $(BIN):$(PATH)
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: setup demo test lint db-start db-stop db-status db-url load-day build docs clean
+.PHONY: setup demo test lint db-start db-stop db-status db-url load-day build docs dashboard clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ load-day: db-start
 docs: db-start
 	dbt docs generate
 	dbt docs serve --port 8080
+
+# The dashboards (dashboards/, Evidence): built from the current marts, served on 127.0.0.1.
+DASHBOARD_PORT ?= 3001
+dashboard: db-start
+	python -m webshop.dashboard --port $(DASHBOARD_PORT)
 
 lint: setup
 	ruff check src pytests

@@ -329,32 +329,84 @@ def bench(scale: float, days: int, repeat: int, json_path: Path) -> None:
     click.echo(f"\nwritten to {json_path}")
 
 
-# The marts and the column that orders their rows in time.
+@dataclasses.dataclass(frozen=True)
+class Mart:
+    """A mart as `webshop marts` shows it: its question, and the columns that pick the
+    rows to show: the latest ones (descending), or the first ones of a ranking."""
+
+    question: str
+    order_by: tuple[str, ...]
+    descending: bool = True
+
+
 MARTS = {
-    "mart_weekly_shipping_time": "placed_week",
-    "mart_weekly_discount": "placed_week",
-    "mart_last_session_cart": "session_end",
+    "mart_weekly_shipping_time": Mart(
+        "How long do orders take from placed to shipped, week by week?", ("placed_week",)
+    ),
+    "mart_last_session_cart": Mart(
+        "What was in the cart in a customer's last session that ended in an order?",
+        ("session_end", "customer_id"),
+    ),
+    "mart_weekly_discount": Mart(
+        "How much discount do we give, week by week, and what share of gross is it?",
+        ("placed_week",),
+    ),
+    "mart_product_funnel_weekly": Mart(
+        "How do sessions move from product view to cart to order, and where do they drop off?",
+        ("session_week",),
+    ),
+    "mart_product_funnel_by_product": Mart(
+        "Which products turn views into orders, week by week?", ("session_week", "product_id")
+    ),
+    "mart_product_inventory_weekly": Mart(
+        "Whose stock changed, fluctuated or ran out, week by week?", ("week_start", "product_id")
+    ),
+    "mart_product_price_changes": Mart(
+        "How did list prices change over time?", ("changed_at", "product_id")
+    ),
+    "mart_customer_monthly_engagement": Mart(
+        "How engaged is each customer, month by month?", ("activity_month", "customer_id")
+    ),
+    "mart_signup_cohorts": Mart(
+        "Are new customers coming back (monthly sign-up cohorts)?",
+        ("cohort_month", "months_since_signup"),
+    ),
+    "mart_customer_engagement_ranking": Mart(
+        "Who are the most engaged customers right now?",
+        ("engagement_rank", "customer_id"),
+        descending=False,
+    ),
 }
 
 
 @cli.command()
+@click.argument("names", nargs=-1, metavar="[MART]...")
 @click.option("--rows", type=click.IntRange(min=1), default=5, show_default=True)
-def marts(rows: int) -> None:
-    """Print the latest rows of each mart as a table."""
+def marts(names: tuple[str, ...], rows: int) -> None:
+    """Print each mart's question and its latest rows (all marts, or the MARTs named)."""
+    unknown = [name for name in names if name not in MARTS]
+    if unknown:
+        raise click.ClickException(f"no mart {unknown[0]!r}; the marts are: {', '.join(MARTS)}")
     schema = f"{settings.dbt_schema()}_marts"
     with loader.connect(settings.connection()) as conn, conn.cursor() as cur:
-        for name, order_column in MARTS.items():
+        for name in names or tuple(MARTS):
+            mart = MARTS[name]
             if conn.execute("select to_regclass(%s)", (f"{schema}.{name}",)).fetchone() == (None,):
                 raise click.ClickException(f"{schema}.{name} does not exist: run `dbt build`")
+            direction = sql.SQL(" desc" if mart.descending else "")
+            order = sql.SQL(", ").join(sql.Identifier(c) + direction for c in mart.order_by)
             cur.execute(
-                sql.SQL("select * from {}.{} order by {} desc limit %s").format(
-                    sql.Identifier(schema), sql.Identifier(name), sql.Identifier(order_column)
+                sql.SQL("select * from {}.{} order by {} limit %s").format(
+                    sql.Identifier(schema), sql.Identifier(name), order
                 ),
                 (rows,),
             )
             header = [column.name for column in cur.description or []]
-            body = [["" if v is None else str(v) for v in row] for row in reversed(cur.fetchall())]
-            click.echo(f"\n{schema}.{name} (latest {len(body)} rows)")
+            body = [["" if v is None else str(v) for v in row] for row in cur.fetchall()]
+            if mart.descending:
+                body.reverse()
+            which = "latest" if mart.descending else "first"
+            click.echo(f"\n{mart.question}\n{schema}.{name} ({which} {len(body)} rows)")
             click.echo(format_table(header, body))
 
 

@@ -1,0 +1,21 @@
+-- mart_weekly_discount, with the dashboards' latest complete week: the ISO week (named by its
+-- Monday, UTC) before the current one, or the mart's latest week when the data ends earlier.
+select
+    placed_week,
+    orders_placed,
+    orders_cancelled,
+    orders_with_discount,
+    gross_amount,
+    discount_amount,
+    discount_share_of_gross,
+    latest_complete_week,
+    placed_week = latest_complete_week as is_latest_complete_week
+from mart_weekly_discount
+cross join (
+    select
+        least(
+            date_trunc('week', now() at time zone 'UTC')::date - 7,
+            max(placed_week)
+        ) as latest_complete_week
+    from mart_weekly_discount
+) as latest
