@@ -8,6 +8,11 @@ DAYS ?= 14
 SCALE ?= 0.01
 export PATH := $(BIN):$(PATH)
 export DBT_PROFILES_DIR := $(CURDIR)
+# The embedded server's passwords (written by `webshop db start`), for dbt and psql; with
+# PGHOST set, libpq's own PGPASSFILE or ~/.pgpass serves your server.
+ifeq ($(PGHOST),)
+export PGPASSFILE ?= $(CURDIR)/.warehouse/pgpass
+endif
 
 .PHONY: setup demo test lint db-start db-stop db-status db-url load-day build docs clean
 
