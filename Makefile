@@ -22,7 +22,9 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
-profiles.yml:
+# A newer example replaces profiles.yml (kept as profiles.yml.bak): it only reads variables.
+profiles.yml: profiles.yml.example
+	@if [ -f $@ ]; then cp $@ $@.bak && echo "profiles.yml: updated from profiles.yml.example (old one: profiles.yml.bak)"; fi
 	cp profiles.yml.example profiles.yml
 
 setup: $(VENV)/.installed profiles.yml

@@ -1,10 +1,11 @@
 """Least privilege, passwords and harmless input, on the embedded PostgreSQL and on 15.
 
 One small warehouse per server (3 days at scale 0.002, loaded as the loader role, built by
-dbt as the transformer; on the embedded server rebuilt with --full-refresh too) is shared
-by the module; each role then tries what it may and may not do. What the analyst may read
-is derived from dbt's manifest (the `grants` config and the `contains_pii` column meta),
-so a new mart or a new personal-data column is covered without editing this file.
+dbt as the transformer; on the embedded server with its tests, then rebuilt with
+--full-refresh) is shared by the module; each role then tries what it may and may not do.
+What the analyst may read is derived from dbt's manifest (the `grants` config and the
+`contains_pii` column meta), so a new mart or a new personal-data column is covered
+without editing this file.
 """
 
 from __future__ import annotations
@@ -105,9 +106,11 @@ def warehouse(
     with loader.connect(conninfo(cluster, database, "loader")) as conn:
         loader.load(conn, "raw", 3, CONFIG, set())
     env = pg_env(cluster, database)
-    outputs = [dbt(env, target, "build")]
-    if request.param == "embedded":  # grants again on every replaced relation (once will do)
-        outputs.append(dbt(env, target, "run", "--full-refresh"))
+    if request.param == "embedded":
+        # then grants again on every replaced relation
+        outputs = [dbt(env, target, "build"), dbt(env, target, "run", "--full-refresh")]
+    else:  # test_warehouse.py builds on 15 with tests; here the relations are enough
+        outputs = [dbt(env, target, "run"), dbt(env, target, "snapshot")]
     manifest = json.loads((target / "manifest.json").read_text())
     return Warehouse(cluster, database, env, target, manifest, outputs)
 
@@ -509,13 +512,12 @@ def _only_once(w: Warehouse) -> None:
 
 
 @pytest.mark.parametrize("variable", sorted(USES))
-@pytest.mark.parametrize("value", [HOSTILE, "a b"])
 def test_hostile_names_end_in_one_line_and_change_nothing(
-    warehouse: Warehouse, variable: str, value: str
+    warehouse: Warehouse, variable: str
 ) -> None:
     _only_once(warehouse)
     before = _events(warehouse)
-    env = {**warehouse.env, variable: value}
+    env = {**warehouse.env, variable: HOSTILE}
     for command in USES[variable]:
         line = one_line_error(webshop(*command, env=env))
         assert f"{variable} must be a plain name" in line, (command, line)

@@ -326,6 +326,8 @@ class Cluster:
     def _create_data_dir(self) -> None:
         """An empty data directory, mode 0700; as root, owned by the server's OS user and
         where it can reach it (see the module docstring). Nothing else changes owner."""
+        if self.data_dir.is_symlink() and not self.data_dir.exists():
+            self.data_dir.unlink()  # its target under SHARED_HOME was deleted
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         if os.geteuid() != 0:
             self.data_dir.mkdir(exist_ok=True)
