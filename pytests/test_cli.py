@@ -88,6 +88,7 @@ def _connect(env: dict[str, str]) -> psycopg.Connection[Any]:
         port=env["PGPORT"],
         user=env["PGUSER"],
         dbname=env["PGDATABASE"],
+        passfile=env["PGPASSFILE"],
         autocommit=True,
     )
     conn.execute("set timezone to 'UTC'")
@@ -214,15 +215,36 @@ def test_db_url(offline_env: dict[str, str], host: str | None) -> None:
         env["PGHOST"] = host
     proc = webshop("db", "url", env=env)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == "postgresql://postgres@127.0.0.1:12345/shopdb\n"
+    # BI tools get the analyst, never the superuser; the password is in the passfile.
+    assert proc.stdout == "postgresql://webshop_analyst@127.0.0.1:12345/shopdb\n"
     assert proc.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("role", "user"),
+    [
+        ("analyst", "webshop_analyst"),
+        ("marketing", "webshop_marketing"),
+        ("transformer", "webshop_transformer"),
+        ("loader", "webshop_loader"),
+    ],
+)
+def test_db_url_of_each_role(offline_env: dict[str, str], role: str, user: str) -> None:
+    proc = webshop("db", "url", "--role", role, env=offline_env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"postgresql://{user}@127.0.0.1:{offline_env['PGPORT']}/webshop\n"
+
+
+def test_db_url_refuses_other_roles(offline_env: dict[str, str]) -> None:
+    line = one_line_error(webshop("db", "url", "--role", "postgres", env=offline_env))
+    assert "--role" in line
 
 
 def test_db_url_defaults(offline_env: dict[str, str]) -> None:
     env = {k: v for k, v in offline_env.items() if not k.startswith("PG")}
     proc = webshop("db", "url", env=env)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == "postgresql://postgres@127.0.0.1:54329/webshop\n"
+    assert proc.stdout == "postgresql://webshop_analyst@127.0.0.1:54329/webshop\n"
 
 
 def test_db_url_refuses_a_remote_host_or_a_bad_port(offline_env: dict[str, str]) -> None:
@@ -234,7 +256,7 @@ def test_db_url_refuses_a_remote_host_or_a_bad_port(offline_env: dict[str, str])
 
 @pytest.mark.db
 def test_db_start_status_stop(offline_env: dict[str, str], tmp_path: Path) -> None:
-    env = {**offline_env, "PGDATABASE": "shopdb"}
+    env = {**offline_env, "PGDATABASE": "shopdb", "PGPASSFILE": str(tmp_path / "pgpass")}
     port = int(env["PGPORT"])
     cluster = pg.Cluster(pg.embedded_bin_dir(), tmp_path / "pgdata", port)
     try:
@@ -245,7 +267,8 @@ def test_db_start_status_stop(offline_env: dict[str, str], tmp_path: Path) -> No
         start = webshop("db", "start", env=env)
         assert start.returncode == 0, start.stderr
         assert "created and started" in start.stdout
-        assert f"postgresql://postgres@127.0.0.1:{port}/shopdb" in start.stdout
+        assert f"postgresql://webshop_analyst@127.0.0.1:{port}/shopdb" in start.stdout
+        assert cluster.passfile == tmp_path / "pgpass"
         assert cluster.is_initialised()
 
         status = webshop("db", "status", env=env)
@@ -480,15 +503,20 @@ def test_load_into_a_foreign_raw_schema_is_one_line(db_env: dict[str, str]) -> N
 
 
 @pytest.mark.db
-def test_load_without_create_privilege_is_one_line(
+def test_load_without_an_administrator_to_prepare_raw_is_one_line(
     db_env: dict[str, str], embedded_cluster: pg.Cluster
 ) -> None:
+    """The loader may only append: on a database without raw tables, an administrator
+    (PGUSER) must create them; one who cannot log in leaves one line and no raw schema."""
     role = f"reader_{db_env['PGDATABASE'][-8:]}"
     with _connect(db_env) as conn:
         conn.execute(sql.SQL("create role {} login").format(sql.Identifier(role)))
     proc = webshop("load", "--days", "1", *TINY, env={**db_env, "PGUSER": role})
     line = one_line_error(proc)
-    assert "permission denied" in line
+    assert "raw tables (schema raw) are not prepared" in line
+    assert f"refused role {role}" in line
+    with _connect(db_env) as conn:
+        assert conn.execute("select to_regnamespace('raw')").fetchone() == (None,)
 
 
 # -- summary and reset ---------------------------------------------------------------------

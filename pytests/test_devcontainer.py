@@ -1,4 +1,5 @@
-"""The dev container (.devcontainer/) and profiles.yml.example agree on the connection."""
+"""The dev container (.devcontainer/) and profiles.yml.example agree on the connection, and
+the dev container's PostgreSQL has the project's roles, with no password in the repository."""
 
 from __future__ import annotations
 
@@ -10,10 +11,15 @@ from typing import Any
 import pytest
 import yaml
 
+from webshop import roles
+
 from conftest import REPO_ROOT
 
 DEVCONTAINER_DIR = REPO_ROOT / ".devcontainer"
-LIBPQ_VARS = {"PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"}
+# Passwords come from a passfile, never from PGPASSWORD.
+LIBPQ_VARS = {"PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGPASSFILE"}
+# What profiles.yml reads: where the server is from libpq's variables, who dbt is from its own.
+PROFILE_VARS = {"PGHOST", "PGPORT", "PGDATABASE", "DBT_USER", "DBT_PASSWORD", "DBT_SCHEMA"}
 README = REPO_ROOT / "README.md"
 
 
@@ -84,23 +90,23 @@ def test_remote_env_and_workspace_set_exactly_the_libpq_variables_alike() -> Non
 def test_profiles_example_reads_the_libpq_variables() -> None:
     text = (REPO_ROOT / "profiles.yml.example").read_text()
     used = set(re.findall(r"env_var\(\s*['\"](\w+)['\"]", text))
-    assert not LIBPQ_VARS - used, sorted(LIBPQ_VARS - used)
-    assert {v for v in used if v.startswith("PG")} == LIBPQ_VARS
+    assert used == PROFILE_VARS
     # and it is valid YAML with a postgres target
     profile = yaml.safe_load(text)
     outputs = profile["webshop"]["outputs"]
     assert outputs[profile["webshop"]["target"]]["type"] == "postgres"
 
 
-def test_profiles_example_defaults_are_the_embedded_server() -> None:
+def test_profiles_example_defaults_are_the_embedded_server_and_the_transformer() -> None:
     text = (REPO_ROOT / "profiles.yml.example").read_text()
-    defaults = dict(re.findall(r"env_var\(\s*'(PG\w+)'\s*,\s*'([^']*)'\s*\)", text))
+    defaults = dict(re.findall(r"env_var\(\s*'(\w+)'\s*,\s*'([^']*)'\s*\)", text))
     assert defaults == {
         "PGHOST": "127.0.0.1",
         "PGPORT": "54329",
-        "PGUSER": "postgres",
-        "PGPASSWORD": "",
         "PGDATABASE": "webshop",
+        "DBT_USER": roles.ROLES["transformer"],
+        "DBT_PASSWORD": "",
+        "DBT_SCHEMA": "analytics",
     }
 
 
@@ -118,7 +124,6 @@ def test_postgres_service_credentials_match_the_libpq_variables() -> None:
     _, service = _postgres_service()
     env = _environment(service)
     assert env["POSTGRES_USER"] == remote["PGUSER"]
-    assert env["POSTGRES_PASSWORD"] == remote["PGPASSWORD"]
     assert env["POSTGRES_DB"] == remote["PGDATABASE"]
     # The official image listens on 5432 unless told otherwise.
     assert "command" not in service or "-p" not in str(service["command"])
@@ -127,6 +132,46 @@ def test_postgres_service_credentials_match_the_libpq_variables() -> None:
     health = " ".join(map(str, service["healthcheck"]["test"]))
     assert f"-U {remote['PGUSER']}" in health
     assert f"-d {remote['PGDATABASE']}" in health
+
+
+def test_no_password_in_the_repository() -> None:
+    """Passwords are generated on the host (initializeCommand) into a git-ignored folder;
+    the compose file and devcontainer.json only point at them."""
+    secrets_dir = DEVCONTAINER_DIR / ".secrets"
+    _, service = _postgres_service()
+    assert not any("PASSWORD" in key for key in _environment(service))
+    assert (DEVCONTAINER_DIR / str(service["env_file"])).parent == secrets_dir
+    assert Path(_devcontainer()["remoteEnv"]["PGPASSFILE"]).parent.name == ".secrets"
+    assert "PGPASSWORD" not in _devcontainer()["remoteEnv"]
+    ignored = (REPO_ROOT / ".gitignore").read_text().splitlines()
+    assert ".devcontainer/.secrets/" in ignored
+    command = _devcontainer()["initializeCommand"]
+    assert command == "sh .devcontainer/secrets.sh"
+    assert (REPO_ROOT / command.split()[1]).is_file()
+
+
+def test_postgres_service_accepts_passwords_only() -> None:
+    _, service = _postgres_service()
+    env = _environment(service)
+    assert env["POSTGRES_INITDB_ARGS"] == "--auth=scram-sha-256"
+    assert env["POSTGRES_HOST_AUTH_METHOD"] == "scram-sha-256"
+    assert "trust" not in (DEVCONTAINER_DIR / "docker-compose.yml").read_text()
+
+
+def test_postgres_service_creates_the_project_roles() -> None:
+    """Its init scripts are the SQL of `webshop db roles --sql` (kept in sync here) and a
+    script giving every login role its generated password."""
+    _, service = _postgres_service()
+    mounts = {str(v).split(":")[1]: str(v).split(":")[0] for v in service["volumes"]}
+    initdb = DEVCONTAINER_DIR / mounts["/docker-entrypoint-initdb.d"]
+    assert (initdb / "10-roles.sql").read_text() == roles.script("webshop", "raw")
+    passwords = (initdb / "20-passwords.sh").read_text()
+    secrets = (DEVCONTAINER_DIR / "secrets.sh").read_text()
+    for name in roles.ROLES.values():
+        variable = f"{name.upper()}_PASSWORD"
+        assert f'"${variable}"' in passwords, name
+        assert f"alter role {name} password" in passwords, name
+        assert name in secrets, name
 
 
 def test_postgres_image_is_at_least_15() -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import pwd
+import shutil
 import socket
 import stat
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -204,3 +206,106 @@ def test_start_on_a_bound_port_raises_naming_the_port(stopped_cluster: pg.Cluste
             cluster.start()
         assert cluster.pid() is None
     assert str(cluster.port) in str(info.value)
+
+
+# -- passwords only, and root in places its OS user cannot reach -----------------------------
+
+
+def test_hba_conf_asks_for_a_password_everywhere() -> None:
+    local = pg.hba_conf(["127.0.0.1"])
+    rules = [line.split() for line in local.splitlines() if not line.startswith("#")]
+    assert [rule[-1] for rule in rules] == ["scram-sha-256"] * 3
+    assert not any("trust" in rule or "replication" in rule for rule in rules)
+    assert not any(rule[0] == "host" and rule[3] == "all" for rule in rules)  # loopback only
+    wide = pg.hba_conf(["0.0.0.0"])
+    rules = [line.split() for line in wide.splitlines() if not line.startswith("#")]
+    # from elsewhere: the superuser never, the others with a password
+    assert rules[-2:] == [
+        ["host", "all", pg.SUPERUSER, "all", "reject"],
+        ["host", "all", "all", "all", "scram-sha-256"],
+    ]
+
+
+@pytest.mark.parametrize("value", ["127.0.0.1", "0.0.0.0", "*", "localhost", "127.0.0.1,::1"])
+def test_listen_addresses_accepts_addresses(value: str) -> None:
+    assert pg.listen_addresses(value) == value.split(",")
+
+
+@pytest.mark.parametrize("value", ["0.0.0.0 -c ssl=off", "host.example", "1.2.3.4;id", ""])
+def test_listen_addresses_refuses_anything_else(value: str) -> None:
+    with pytest.raises(pg.PgError, match="--listen"):
+        pg.listen_addresses(value)
+
+
+def test_passfile_round_trip(tmp_path: Path) -> None:
+    passfile = tmp_path / "sub" / "pgpass"
+    pg.write_passfile(passfile, {"postgres": "a", "webshop_analyst": "b-c_d"}, 5433)
+    assert stat.S_IMODE(passfile.stat().st_mode) == 0o600
+    assert pg.read_passfile(passfile) == {"postgres": "a", "webshop_analyst": "b-c_d"}
+    assert "127.0.0.1:5433:*:webshop_analyst:b-c_d" in passfile.read_text().splitlines()
+    assert pg.read_passfile(tmp_path / "absent") == {}
+
+
+def test_scram_verifier_has_postgresql_format() -> None:
+    verifier = pg.scram_verifier("secret")
+    assert verifier.startswith("SCRAM-SHA-256$4096:")
+    assert "secret" not in verifier
+    assert pg.scram_verifier("secret") != verifier  # salted
+
+
+@pytest.mark.db
+def test_a_new_cluster_asks_for_passwords(embedded_cluster: pg.Cluster) -> None:
+    hba = (embedded_cluster.data_dir / "pg_hba.conf").read_text()
+    assert "trust" not in hba
+    with pytest.raises(psycopg.OperationalError, match="password"):
+        psycopg.connect(
+            host="127.0.0.1",
+            port=embedded_cluster.port,
+            user=pg.SUPERUSER,
+            password="",
+            passfile=os.devnull,
+            dbname="postgres",
+        )
+    assert pg.SUPERUSER in embedded_cluster.passwords()
+    assert stat.S_IMODE(embedded_cluster.passfile.stat().st_mode) == 0o600
+
+
+@pytest.mark.db
+@pytest.mark.skipif(os.geteuid() != 0, reason="root runs the server as another OS user")
+def test_an_existing_data_dir_out_of_reach_is_one_clear_error(tmp_path: Path) -> None:
+    """As root, the server's OS user must reach the data directory; where it cannot (a
+    parent closed since), start says so, and changes no permission."""
+    holder = Path(tempfile.mkdtemp(prefix="webshop-holder-", dir="/var/tmp"))
+    holder.chmod(0o755)
+    cluster = pg.Cluster(pg.embedded_bin_dir(), holder / "pgdata", pg.free_port())
+    try:
+        cluster.init()
+        assert not cluster.data_dir.is_symlink()  # reachable: the data stays where asked
+        holder.chmod(0o700)
+        with pytest.raises(pg.PgError, match=f"cannot reach .*{holder}") as info:
+            cluster.start()
+        assert "\n" not in str(info.value)
+        assert stat.S_IMODE(holder.stat().st_mode) == 0o700
+    finally:
+        holder.chmod(0o755)
+        cluster.destroy()
+        shutil.rmtree(holder, ignore_errors=True)
+
+
+@pytest.mark.db
+@pytest.mark.skipif(os.geteuid() != 0, reason="root runs the server as another OS user")
+def test_root_keeps_data_its_os_user_cannot_reach_under_the_shared_home(tmp_path: Path) -> None:
+    """pytest's tmp_path is inside a mode-0700 directory: the data goes to SHARED_HOME, the
+    requested path becomes a symlink, and no parent changes mode."""
+    parents = {p: p.stat().st_mode for p in tmp_path.parents}
+    cluster = pg.Cluster(pg.embedded_bin_dir(), tmp_path / "pgdata", pg.free_port())
+    try:
+        cluster.init()
+        assert cluster.data_dir.is_symlink()
+        real = cluster.data_dir.resolve()
+        assert real.parent.parent == pg.SHARED_HOME
+        assert real.stat().st_uid == pwd.getpwnam(pg.OS_USER).pw_uid
+        assert {p: p.stat().st_mode for p in tmp_path.parents} == parents
+    finally:
+        cluster.destroy()
+    assert not real.parent.exists()

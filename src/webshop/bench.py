@@ -36,7 +36,7 @@ import psutil
 import psycopg
 from psycopg import sql
 
-from webshop import contract, pg
+from webshop import contract, pg, roles
 
 BIN = Path(sys.executable).parent
 
@@ -65,6 +65,7 @@ def throwaway_cluster() -> Iterator[tuple[pg.Cluster, Path]]:
     cluster = pg.Cluster(pg.embedded_bin_dir(), workdir / "pgdata", pg.free_port())
     try:
         cluster.start()
+        roles.setup(cluster, "bench")  # the roles `webshop load` and dbt connect as
         yield cluster, workdir
     finally:
         cluster.destroy()
@@ -152,7 +153,7 @@ def one_pass_floor(conn: psycopg.Connection[Any]) -> float:
 
 def copy_floor(cluster: pg.Cluster, files: Path) -> tuple[int, float]:
     """COPY the pre-written batch files into a fresh database: rows and seconds."""
-    cluster.ensure_database("copy_floor")
+    roles.prepare_database(cluster, "copy_floor")
     with psycopg.connect(**cluster.conninfo("copy_floor"), autocommit=True) as conn:  # type: ignore[arg-type]
         with conn.cursor() as cur:
             cur.execute("create schema raw")
@@ -179,7 +180,6 @@ def run(scale: float, days: int, repeat: int, echo: Callable[[str], None]) -> Re
     start = date(2026, 1, 5)
     generator_args = ["--scale", str(scale), "--start-date", start.isoformat(), "--seed", "42"]
     with throwaway_cluster() as (cluster, workdir):
-        cluster.ensure_database("bench")
         env = environment(cluster, "bench", workdir)
 
         echo(f"ingest: generate + load {days} days at scale {scale}")

@@ -15,7 +15,7 @@ import click
 import psycopg
 from psycopg import sql
 
-from webshop import contract, copytext, deps, loader, pg, settings
+from webshop import contract, copytext, deps, erasure, loader, names, pg, roles, settings
 from webshop.generator import Faults, GeneratorConfig, generate
 
 FAULT_NAMES = [f.name for f in dataclasses.fields(Faults)]
@@ -49,14 +49,29 @@ def db() -> None:
 
 
 @db.command()
-def start() -> None:
-    """Initialise (first time), start, and create the database."""
+@click.option(
+    "--listen",
+    default=pg.LOOPBACK,
+    show_default=True,
+    envvar="WEBSHOP_LISTEN",
+    help="Addresses to listen on, e.g. 0.0.0.0 for a BI tool in a container (env "
+    "WEBSHOP_LISTEN); every connection needs a password.",
+)
+def start(listen: str) -> None:
+    """Initialise (first time), start, create the database and the roles."""
     cluster = _cluster()
+    database = settings.database()
+    raw, dbt_schema = settings.raw_schema(), settings.dbt_schema()
+    pg.listen_addresses(listen)
     created = cluster.init()
-    started = cluster.start()
-    cluster.ensure_database(settings.connection()["dbname"])
+    started = cluster.start(listen=listen)
+    roles.setup(cluster, database, raw, dbt_schema)
     what = "created and started" if created else "started" if started else "already running"
-    click.echo(f"embedded PostgreSQL {what}: {cluster.url(settings.connection()['dbname'])}")
+    click.echo(f"embedded PostgreSQL {what}: {cluster.url(database, roles.ROLES['analyst'])}")
+    click.echo(
+        f"roles {', '.join(roles.ROLES.values())}; passwords in {cluster.passfile} "
+        "(`webshop db credentials ROLE`)"
+    )
 
 
 @db.command()
@@ -77,10 +92,51 @@ def status() -> None:
         sys.exit(3)
 
 
+ROLE_CHOICE = click.Choice(list(roles.ROLES))
+
+
 @db.command()
-def url() -> None:
-    """Print the connection URL (for psql, BI tools, ...)."""
-    click.echo(_cluster().url(settings.connection()["dbname"]))
+@click.option(
+    "--role",
+    type=ROLE_CHOICE,
+    default="analyst",
+    show_default=True,
+    help="Who connects: analyst for BI tools, marketing for the e-mail list.",
+)
+def url(role: str) -> None:
+    """Print the connection URL (for psql, BI tools, ...); the password is in the
+    passfile (PGPASSFILE), or see `webshop db credentials ROLE`."""
+    click.echo(_cluster().url(settings.database(), roles.ROLES[role]))
+
+
+@db.command()
+@click.argument("role", type=ROLE_CHOICE)
+def credentials(role: str) -> None:
+    """Print host, port, database, user and password of ROLE, for a BI tool's form."""
+    cluster = _cluster()
+    user = roles.ROLES[role]
+    password = cluster.passwords().get(user)
+    if password is None:
+        raise click.ClickException(
+            f"no password for {user} in {cluster.passfile}: run `webshop db start` first"
+        )
+    for key, value in [
+        ("host", pg.LOOPBACK),
+        ("port", str(cluster.port)),
+        ("database", settings.database()),
+        ("user", user),
+        ("password", password),
+    ]:
+        click.echo(f"{key:<9}{value}")
+
+
+@db.command("roles")
+@click.option("--sql", "as_sql", is_flag=True, required=True, help="Print the SQL.")
+def roles_command(as_sql: bool) -> None:
+    """Print the SQL that creates the roles, their privileges and the raw tables, for a
+    DBA to run on their own PostgreSQL (database PGDATABASE, raw schema
+    WEBSHOP_RAW_SCHEMA)."""
+    click.echo(roles.script(settings.database(), settings.raw_schema()), nl=False)
 
 
 # -- dbt packages -----------------------------------------------------------------------
@@ -183,7 +239,7 @@ def load(days: int, only_if_empty: bool, **options: Any) -> None:
     config, overrides = _config(**options)
     if implicit_start:
         overrides.discard("start_date")
-    conninfo = settings.connection()
+    conninfo = settings.connection("loader")
     raw = settings.raw_schema()
 
     def progress(report: loader.DayReport) -> None:
@@ -199,11 +255,27 @@ def load(days: int, only_if_empty: bool, **options: Any) -> None:
         if first and only_if_empty:
             click.echo(f"{first} days are loaded already; nothing to do (--only-if-empty)")
             return
+        if not roles.raw_is_ready(conn, raw):
+            _prepare_raw(raw)
         click.echo(f"loading days {first}..{first + days - 1} into {settings.describe(conninfo)}")
         reports = loader.load(conn, raw, days, config, overrides, progress)
     total = sum(sum(r.rows.values()) for r in reports)
     seconds = sum(r.seconds for r in reports)
     click.echo(f"loaded {len(reports)} days, {total:,} rows in {seconds:.1f}s")
+
+
+def _prepare_raw(raw: str) -> None:
+    """Create the raw tables as the administrator: the loader may only append."""
+    admin = settings.connection("admin")
+    try:
+        with loader.connect(admin) as conn:
+            roles.prepare_raw(conn, raw)
+    except (loader.LoadError, psycopg.errors.InsufficientPrivilege) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise click.ClickException(
+            f"the raw tables (schema {raw}) are not prepared, the loader may not create them, "
+            f"and the administrator {admin['user']} could not: {reason}"
+        ) from None
 
 
 @cli.command("generate")
@@ -238,7 +310,7 @@ def generate_command(days: int, first_day: int, out: Path, **options: Any) -> No
 def reset(yes: bool) -> None:
     """Drop the loaded raw data (only if this loader created it)."""
     raw = settings.raw_schema()
-    with loader.connect(settings.connection()) as conn:
+    with loader.connect(settings.connection("admin")) as conn:
         if loader.stored_config(conn, raw) is None:
             click.echo("nothing loaded by webshop here; nothing to reset")
             return
@@ -254,7 +326,7 @@ def reset(yes: bool) -> None:
 def summary() -> None:
     """Show what was loaded and what dbt built."""
     raw = settings.raw_schema()
-    with loader.connect(settings.connection()) as conn, conn.cursor() as cur:
+    with loader.connect(settings.connection("transformer")) as conn, conn.cursor() as cur:
         if loader.stored_config(conn, raw) is None:
             raise click.ClickException("nothing loaded yet: run `webshop load --days N`")
         cur.execute(
@@ -293,6 +365,22 @@ def summary() -> None:
                 )
             )
             click.echo(f"  {qualified:<{width}} {cur.fetchone()[0]:>10,} rows")  # type: ignore[index]
+
+
+@cli.command("scrub-closed-accounts")
+def scrub_closed_accounts() -> None:
+    """Erase closed accounts' personal data from the raw tables (GDPR art. 17): names,
+    e-mail, phone and street of every version, IP address and user agent of every event.
+    The only update raw ever gets; run as the administrator (PGUSER). Prints counts."""
+    raw = settings.raw_schema()
+    with loader.connect(settings.connection("admin")) as conn:
+        if loader.stored_config(conn, raw) is None:
+            raise click.ClickException("nothing loaded yet: nothing to scrub")
+        done = erasure.scrub_closed_accounts(conn, raw)
+    click.echo(
+        f"closed accounts: {done.closed_accounts}; scrubbed {done.customer_rows} customer "
+        f"rows and {done.event_rows} events in schema {raw}"
+    )
 
 
 @cli.command()
@@ -388,7 +476,7 @@ def marts(names: tuple[str, ...], rows: int) -> None:
     if unknown:
         raise click.ClickException(f"no mart {unknown[0]!r}; the marts are: {', '.join(MARTS)}")
     schema = f"{settings.dbt_schema()}_marts"
-    with loader.connect(settings.connection()) as conn, conn.cursor() as cur:
+    with loader.connect(settings.connection("transformer")) as conn, conn.cursor() as cur:
         for name in names or tuple(MARTS):
             mart = MARTS[name]
             if conn.execute("select to_regclass(%s)", (f"{schema}.{name}",)).fetchone() == (None,):
@@ -429,7 +517,7 @@ def main() -> None:
     except click.ClickException as exc:
         click.echo(f"webshop: error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
-    except (loader.LoadError, pg.PgError) as exc:
+    except (loader.LoadError, pg.PgError, names.InvalidName) as exc:
         click.echo(f"webshop: error: {exc}", err=True)
         sys.exit(1)
     except psycopg.Error as exc:

@@ -7,6 +7,10 @@ database against it.
 
 from __future__ import annotations
 
+from psycopg import sql
+
+from webshop import names
+
 TIMESTAMP = "timestamp with time zone"
 MONEY = "numeric(12,2)"
 
@@ -85,10 +89,18 @@ def columns(table: str) -> list[str]:
     return [name for name, _ in TABLES[table]]
 
 
-def create_table_sql(schema: str, table: str) -> str:
-    """DDL for one raw table; only `_extracted_at` is declared not null, as in the contract."""
-    cols = ",\n    ".join(
-        f"{name} {pgtype}" + (" not null" if name == "_extracted_at" else "")
+def create_table_sql(schema: str, table: str) -> sql.Composed:
+    """DDL for one raw table; only `_extracted_at` is declared not null, as in the contract.
+    Schema and table are passed as identifiers (and must be plain names)."""
+    names.plain_name(schema, "the raw schema (WEBSHOP_RAW_SCHEMA)")
+    cols = sql.SQL(",\n    ").join(
+        sql.SQL("{} {}{}").format(
+            sql.Identifier(name),
+            sql.SQL(pgtype),
+            sql.SQL(" not null" if name == "_extracted_at" else ""),
+        )
         for name, pgtype in TABLES[table]
     )
-    return f"create table if not exists {schema}.{table} (\n    {cols}\n)"
+    return sql.SQL("create table if not exists {}.{} (\n    {}\n)").format(
+        sql.Identifier(schema), sql.Identifier(table), cols
+    )

@@ -10,8 +10,12 @@ The last day of a load also stores the generator's snapshot in `webshop_loader.s
 instead of replaying every loaded day; without a snapshot of the loaded days (an older
 database, an interrupted load, another generator version) it replays.
 
-The loader only writes to a database it prepared itself: a `raw` schema that exists
-without our bookkeeping schema belongs to somebody else and is left alone.
+The loader only writes to a database prepared for it: a `raw` schema that exists
+without our bookkeeping schema belongs to somebody else and is left alone. It runs as the
+loader role, which may only append: the raw tables and the bookkeeping are created by an
+administrator (`webshop db start`, the first `webshop load` on the embedded server, or
+`webshop db roles --sql` on your own server), owned by a role that cannot log in
+(roles.py). A connection that may create them (a superuser's) prepares them itself.
 """
 
 from __future__ import annotations
@@ -29,10 +33,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from webshop import contract
+from webshop import contract, names, roles
 from webshop.generator import Batch, Faults, GeneratorConfig, Simulation
 
-META_SCHEMA = "webshop_loader"
+META_SCHEMA = roles.META_SCHEMA
 
 
 class LoadError(RuntimeError):
@@ -54,13 +58,25 @@ def connect(conninfo: dict[str, str]) -> psycopg.Connection[Any]:
         # interrupted load keeps every day it finished.
         return psycopg.connect(**conninfo, connect_timeout=5, autocommit=True)  # type: ignore[arg-type]
     except psycopg.OperationalError as exc:
-        lines = str(exc).strip().splitlines()
-        reason = lines[0].strip() if lines else type(exc).__name__
-        raise LoadError(
-            f"cannot connect to PostgreSQL at {conninfo['host']}:{conninfo['port']} "
-            f"(database {conninfo['dbname']}): {reason}; start the embedded one with "
-            "`make db-start`, or set PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE."
-        ) from None
+        raise LoadError(connect_error(conninfo, exc)) from None
+
+
+def connect_error(conninfo: dict[str, str], exc: psycopg.OperationalError) -> str:
+    """One line: why the connection failed, and what to do; a refused password names the
+    role and where its password is looked up."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    reason = lines[0] if lines else type(exc).__name__
+    where = f"PostgreSQL at {conninfo['host']}:{conninfo['port']} (database {conninfo['dbname']})"
+    if "password" in reason:
+        passfile = conninfo.get("passfile") or "PGPASSFILE, else ~/.pgpass"
+        return (
+            f"{where} refused role {conninfo['user']}: its password is missing or wrong "
+            f"(looked up in {passfile}); for the embedded server `webshop db start` writes them"
+        )
+    return (
+        f"cannot connect to {where} as {conninfo['user']}: {reason}; start the embedded one "
+        "with `make db-start`, or set PGHOST/PGPORT/PGDATABASE and a passfile."
+    )
 
 
 def config_to_json(config: GeneratorConfig) -> dict[str, Any]:
@@ -85,13 +101,17 @@ def stored_config(conn: psycopg.Connection[Any], raw: str) -> GeneratorConfig | 
     """The generator settings of the data already loaded; None for an empty database.
 
     Raises LoadError when the raw schema exists but was not made by this loader."""
+    names.plain_name(raw, "the raw schema (WEBSHOP_RAW_SCHEMA)")
     with conn.cursor() as cur:
+        # The catalogs, not information_schema: they show tables we hold no privilege on.
         cur.execute(
-            "select count(*) from information_schema.tables where table_schema = %s", (raw,)
+            "select count(*) filter (where n.nspname = %s),"
+            " count(*) filter (where n.nspname = %s and c.relname = 'config')"
+            " from pg_class as c join pg_namespace as n on n.oid = c.relnamespace"
+            " where c.relkind in ('r', 'p', 'v', 'm', 'f')",
+            (raw, META_SCHEMA),
         )
-        raw_tables = cur.fetchone()[0]  # type: ignore[index]
-        cur.execute("select to_regclass(%s) is not null", (f"{META_SCHEMA}.config",))
-        ours = cur.fetchone()[0]  # type: ignore[index]
+        raw_tables, ours = cur.fetchone()  # type: ignore[misc]
         if not ours:
             if raw_tables:
                 raise LoadError(
@@ -116,48 +136,30 @@ def loaded_days(conn: psycopg.Connection[Any]) -> int:
         return int(cur.fetchone()[0])  # type: ignore[index]
 
 
+def prepare_tables(conn: psycopg.Connection[Any], raw: str) -> None:
+    """Make sure the raw and bookkeeping tables exist: an administrator's connection
+    creates them (roles.prepare_raw), the loader's says who must."""
+    if roles.raw_is_ready(conn, raw):
+        return
+    try:
+        roles.prepare_raw(conn, raw)
+    except psycopg.errors.InsufficientPrivilege:
+        raise LoadError(
+            f"the raw tables (schema {raw}) are not prepared and role {conn.info.user} "
+            "may not create them (permission denied): run `webshop db start` for the "
+            "embedded server, or on your own server the SQL of `webshop db roles --sql` "
+            "as an administrator"
+        ) from None
+
+
 def prepare(conn: psycopg.Connection[Any], raw: str, config: GeneratorConfig) -> None:
-    """Create the raw tables (as the contract defines them) and the bookkeeping schema."""
-    meta = sql.Identifier(META_SCHEMA)
+    """The tables (see prepare_tables) and the generator settings of a first load."""
+    prepare_tables(conn, raw)
     with conn.transaction(), conn.cursor() as cur:
-        cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(raw)))
-        for table in contract.TABLES:
-            cur.execute(contract.create_table_sql(raw, table))
-            # Append-only tables in load order: a BRIN index on the batch moment costs
-            # almost nothing and lets incremental models read only new batches.
-            cur.execute(
-                sql.SQL("create index if not exists {} on {}.{} using brin (_extracted_at)").format(
-                    sql.Identifier(f"{table}__extracted_at"),
-                    sql.Identifier(raw),
-                    sql.Identifier(table),
-                )
-            )
-        cur.execute(sql.SQL("create schema if not exists {}").format(meta))
-        cur.execute(sql.SQL("create table {}.config (settings jsonb not null)").format(meta))
         cur.execute(
-            sql.SQL("insert into {}.config values (%s)").format(meta),
+            sql.SQL("insert into {}.config values (%s)").format(sql.Identifier(META_SCHEMA)),
             (json.dumps(config_to_json(config)),),
         )
-        cur.execute(
-            sql.SQL(
-                "create table {}.batch ("
-                " day integer not null, delivery integer not null,"
-                " extracted_at timestamptz not null, rows jsonb not null,"
-                " loaded_at timestamptz not null default now(),"
-                " primary key (day, delivery))"
-            ).format(meta)
-        )
-        _create_state_table(cur)
-
-
-def _create_state_table(cur: psycopg.Cursor[Any]) -> None:
-    """The generator's snapshot after the last loaded day (databases loaded before it
-    existed get it on their next load)."""
-    cur.execute(
-        sql.SQL(
-            "create table if not exists {}.state (day integer not null, snapshot bytea not null)"
-        ).format(sql.Identifier(META_SCHEMA))
-    )
 
 
 def _simulation(conn: psycopg.Connection[Any], config: GeneratorConfig, first: int) -> Simulation:
@@ -190,10 +192,12 @@ def check_contract(conn: psycopg.Connection[Any], raw: str) -> None:
     with conn.cursor() as cur:
         for table, expected in contract.TABLES.items():
             cur.execute(
-                "select attname::text, format_type(atttypid, atttypmod) from pg_attribute"
-                " where attrelid = to_regclass(%s) and attnum > 0 and not attisdropped"
-                " order by attnum",
-                (f'"{raw}"."{table}"',),
+                "select a.attname::text, format_type(a.atttypid, a.atttypmod)"
+                " from pg_attribute as a join pg_class as c on c.oid = a.attrelid"
+                " join pg_namespace as n on n.oid = c.relnamespace"
+                " where n.nspname = %s and c.relname = %s and a.attnum > 0"
+                " and not a.attisdropped order by a.attnum",
+                (raw, table),
             )
             if tuple(cur.fetchall()) != expected:
                 raise LoadError(f"{raw}.{table} does not match the raw-sources contract")
@@ -231,8 +235,7 @@ def load(
     else:
         _check_same(stored, requested, overrides)
         check_contract(conn, raw)
-        with conn.cursor() as cur:
-            _create_state_table(cur)
+        prepare_tables(conn, raw)  # an older version's database lacks the state table
         config = stored
     first = loaded_days(conn)
     if days <= 0:

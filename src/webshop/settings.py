@@ -1,38 +1,68 @@
-"""Where things are: the connection (libpq variables, as profiles.yml reads them) and paths."""
+"""Where things are: the connection (libpq variables, as profiles.yml reads them) and paths.
+
+Each job connects as its own role (roles.py): `webshop load` as the loader, the commands
+that read what dbt built as the transformer (dbt's own role), and the administrative
+ones (`reset`, `scrub-closed-accounts`, preparing raw) as PGUSER, by default the
+superuser `postgres`. Passwords come from libpq's passfile: PGPASSFILE, else the embedded
+server's `.warehouse/pgpass` when it exists, else ~/.pgpass.
+
+Every name that reaches SQL (PGDATABASE, DBT_SCHEMA, WEBSHOP_RAW_SCHEMA) must be a plain
+name; anything else is refused with one line before a connection is made.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from webshop import names
 from webshop.pg import DEFAULT_PORT, SUPERUSER
+from webshop.roles import MAX_DBT_SCHEMA, ROLES
 
 PROJECT_DIR = Path(os.environ.get("WEBSHOP_PROJECT_DIR", Path.cwd()))
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
 
 
-def connection() -> dict[str, str]:
-    """libpq keywords from PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, with the
-    embedded warehouse's values as defaults (the same defaults as profiles.yml)."""
-    return {
+def connection(role: str = "admin") -> dict[str, str]:
+    """libpq keywords from PGHOST, PGPORT, PGDATABASE, with the embedded warehouse's values
+    as defaults (the same defaults as profiles.yml), for `role`: "admin" (PGUSER and
+    PGPASSWORD, default postgres) or a short name of ROLES (its password from the passfile)."""
+    conn = {
         "host": os.environ.get("PGHOST", "127.0.0.1"),
         "port": os.environ.get("PGPORT", str(DEFAULT_PORT)),
-        "user": os.environ.get("PGUSER", SUPERUSER),
-        "password": os.environ.get("PGPASSWORD", ""),
-        "dbname": os.environ.get("PGDATABASE", "webshop"),
+        "user": os.environ.get("PGUSER", SUPERUSER) if role == "admin" else ROLES[role],
+        # An explicit empty password: libpq then looks in the passfile, never at PGPASSWORD.
+        "password": os.environ.get("PGPASSWORD", "") if role == "admin" else "",
+        "dbname": database(),
     }
+    passfile = embedded_passfile()
+    if "PGPASSFILE" not in os.environ and conn["host"] in LOCAL_HOSTS and passfile.exists():
+        conn["passfile"] = str(passfile)
+    return conn
+
+
+def database() -> str:
+    return names.plain_name(os.environ.get("PGDATABASE", "webshop"), "PGDATABASE")
 
 
 def raw_schema() -> str:
-    return os.environ.get("WEBSHOP_RAW_SCHEMA", "raw")
+    return names.plain_name(os.environ.get("WEBSHOP_RAW_SCHEMA", "raw"), "WEBSHOP_RAW_SCHEMA")
 
 
 def dbt_schema() -> str:
     """The dbt target schema; layers build into `<it>_staging`, `<it>_marts`, ..."""
-    return os.environ.get("DBT_SCHEMA", "analytics")
+    return names.plain_name(os.environ.get("DBT_SCHEMA", "analytics"), "DBT_SCHEMA", MAX_DBT_SCHEMA)
 
 
 def pgdata() -> Path:
-    return Path(os.environ.get("WEBSHOP_PGDATA", PROJECT_DIR / ".warehouse" / "pgdata")).resolve()
+    """The embedded server's data directory (a symlink is kept as it is: as root it may
+    point to where the server's OS user can reach the data)."""
+    return Path(os.environ.get("WEBSHOP_PGDATA", PROJECT_DIR / ".warehouse" / "pgdata")).absolute()
+
+
+def embedded_passfile() -> Path:
+    """The embedded server's passfile (pg.Cluster.passfile)."""
+    return pgdata().parent / "pgpass"
 
 
 def describe(conn: dict[str, str]) -> str:
