@@ -152,16 +152,25 @@
 
 {% macro only_changed(relation, key, columns) %}
     {#- In an incremental run, the rows of `relation` for the keys whose rows differ from
-        what the model holds in `columns` (new keys included): a re-delivered batch
-        rewrites nothing. -#}
+        what the model holds in `columns` (`key` among them; new keys included, and keys
+        that lose a row): a re-delivered batch rewrites nothing. -#}
     select * from {{ relation }}
     {%- if is_incremental() %}
     where {{ key }} in (
         select {{ key }} from (
-            select {{ columns | join(', ') }} from {{ relation }}
-            except
-            select {{ columns | join(', ') }} from {{ this }} as existing
-            where existing.{{ key }} in (select {{ key }} from {{ relation }})
+            (
+                select {{ columns | join(', ') }} from {{ relation }}
+                except
+                select {{ columns | join(', ') }} from {{ this }} as existing
+                where existing.{{ key }} in (select {{ key }} from {{ relation }})
+            )
+            union all
+            (
+                select {{ columns | join(', ') }} from {{ this }} as existing
+                where existing.{{ key }} in (select {{ key }} from {{ relation }})
+                except
+                select {{ columns | join(', ') }} from {{ relation }}
+            )
         ) as changed
     )
     {%- endif %}

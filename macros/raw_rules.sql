@@ -22,19 +22,53 @@
 {% endmacro %}
 
 
-{% macro raw_content_hash(table, relation='') %}
-    {#- Hash of a raw row's content (every column but `_extracted_at`): the version id of
-        staging's versioned tables, and the content id of an event delivery. -#}
+{% macro personal_data_columns_of(table) %}
+    {#- The raw columns that hold personal data (the contract's; event_data holds the
+        visitor's ip and user-agent). -#}
+    {%- set columns = {
+        'customer': ['first_name', 'last_name', 'email', 'phone', 'street'],
+        'event': ['event_data'],
+    } -%}
+    {{ return(columns.get(table, [])) }}
+{% endmacro %}
+
+
+{% macro raw_content_hash(table, relation='', erase_when='false', document=none) %}
+    {#- Hash of a raw row's content as the warehouse keeps it (every column but
+        `_extracted_at`): customers' personal columns count as null when `erase_when` (SQL)
+        holds, an event's document without its ip and user-agent (erased_event_data; give
+        `document`, the parsed object, when there is one). So scrubbing raw
+        (`webshop scrub-closed-accounts`) never changes a hash. Staging's version ids and
+        event content ids, the quarantine's row ids and the reconciliation test use it. -#}
     {%- set prefix = relation ~ '.' if relation else '' -%}
     {%- set values = [] -%}
     {%- for column in raw_columns(table) -%}
         {%- if column.endswith('_at') or column in ('event_timestamp', 'valid_from', 'valid_until') -%}
             {%- do values.append(epoch(prefix ~ column)) -%}
+        {%- elif table == 'event' and column == 'event_data' -%}
+            {%- do values.append(erased_event_data(prefix ~ column, document)) -%}
+        {%- elif column in personal_data_columns_of(table) -%}
+            {%- do values.append('case when not (' ~ erase_when ~ ') then ' ~ prefix ~ column ~ ' end') -%}
         {%- else -%}
             {%- do values.append(prefix ~ column) -%}
         {%- endif -%}
     {%- endfor -%}
     {{ content_hash(values) }}
+{% endmacro %}
+
+
+{% macro erased_event_data(event_data, document=none) %}
+    {#- An event's document without the visitor's ip and user-agent: the parsed object
+        minus those keys, or, for text that is no JSON object, the text with their values
+        replaced by null. The warehouse keeps nothing else of them, and the raw scrub leaves
+        this unchanged. -#}
+    {%- set without_values = "regexp_replace(" ~ event_data
+        ~ ", '\"(ip|user-agent)\"\\s*:\\s*(\"(\\\\.|[^\"\\\\])*\"|null)', '\"\\1\": null', 'g')" -%}
+    {%- if document -%}
+        coalesce(cast({{ document }} - cast('{ip,user-agent}' as text[]) as text), {{ without_values }})
+    {%- else -%}
+        {{ without_values }}
+    {%- endif -%}
 {% endmacro %}
 
 

@@ -1,4 +1,4 @@
-{% macro scd2_history(versions, key, version_id, source_table) %}
+{% macro scd2_history(versions, key, version_id, source_table, reset_column=none) %}
     {#- SCD type 2 windows from a staged version history (columns: key, updated_at,
         created_at, _extracted_at, version_id). Versions are ordered by updated_at; of
         two versions with the same updated_at (a tie) the one delivered last wins, then
@@ -11,16 +11,29 @@
         from the version in force just before their earliest new version (its valid_to
         moves) onwards. With incremental_strategy `replace_from` on updated_at, the old
         rows from that point are replaced, so an out-of-order version slots in between
-        its neighbours exactly as a full refresh would place it. -#}
+        its neighbours exactly as a full refresh would place it. A key whose batch-moment
+        column `reset_column` is unread (for customers: the account just closed, so every
+        version lost its personal data) is recomputed whole. -#}
     with
 
     {% if is_incremental() -%}
     changed as (
         select
             {{ key }},
+            {%- if reset_column %}
+            min(case
+                when {{ is_unread(reset_column, source_table) }} then cast('-infinity' as timestamptz)
+                else updated_at
+            end) as changed_from
+            {%- else %}
             min(updated_at) as changed_from
+            {%- endif %}
         from {{ versions }}
-        where {{ is_unread('_extracted_at', source_table) }}
+        where
+            {{ is_unread('_extracted_at', source_table) }}
+            {%- if reset_column %}
+            or {{ is_unread(reset_column, source_table) }}
+            {%- endif %}
         group by {{ key }}
     ),
     {%- endif %}

@@ -31,6 +31,10 @@ from typing import Any
 import psycopg
 import pytest
 
+from webshop import loader, pg
+from webshop.generator import GeneratorConfig, generate
+
+from conftest import conninfo, fresh_database, pg_env
 from warehouse_helpers import (
     append_batch,
     contents,
@@ -38,10 +42,6 @@ from warehouse_helpers import (
     differing_rows,
     model_tables,
 )
-from webshop import loader, pg
-from webshop.generator import GeneratorConfig, generate
-
-from conftest import conninfo, fresh_database, pg_env
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 

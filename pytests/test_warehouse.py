@@ -21,11 +21,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from warehouse_helpers import assert_clean, contents, dbt, differing_rows, model_tables
 from webshop import loader, pg
 from webshop.generator import Faults, GeneratorConfig
 
 from conftest import REPO_ROOT, conninfo, fresh_database, pg_env
+from warehouse_helpers import assert_clean, contents, dbt, differing_rows, model_tables
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 

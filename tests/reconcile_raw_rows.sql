@@ -1,7 +1,11 @@
--- Every raw row is accounted for: staged (one row per distinct content: a version, or
--- for events an event id's content, in force or not), quarantined with a reason (one row
--- per distinct rejected content), or a duplicate of one of those. Returns the tables
--- where the counts do not add up.
+-- Every raw row is accounted for: staged (one row per distinct content as the warehouse
+-- keeps it: a version, or for events an event id's content, in force or not),
+-- quarantined with a reason (one row per distinct rejected content, without personal
+-- data), or a duplicate of one of those. Returns the tables where the counts do not add
+-- up. A customer's personal data counts as null once any of its raw rows closes the
+-- account, so the count holds before and after `webshop scrub-closed-accounts`.
+{%- set closed = "exists (select 1 from " ~ source('webshop', 'customer')
+    ~ " as closing where closing.id = source_row.id and closing.deleted_at is not null)" %}
 {%- set staged = {
     'customer': 'stg_webshop__customers',
     'product': 'stg_webshop__products',
@@ -16,7 +20,15 @@ with
 {% for table, model in staged.items() %}
 {{ table }}_raw as (
     select
-        {{ raw_content_hash(table, 'source_row') }} as content_id,
+        {%- if table == 'event' %}
+        {{ raw_content_hash(table, 'source_row', document='event_json.document') }}
+            as content_id,
+        {{ raw_content_hash(table, 'source_row', document='event_json.document') }}
+            as rejected_content_id,
+        {%- else %}
+        {{ raw_content_hash(table, 'source_row', erase_when=closed) }} as content_id,
+        {{ raw_content_hash(table, 'source_row', erase_when='true') }} as rejected_content_id,
+        {%- endif %}
         {{ reject_reason(table, 'source_row') }} as reject_reason
     from {{ source('webshop', table) }} as source_row
     {% if table == 'event' -%}
@@ -38,7 +50,7 @@ with
             where source_table = '{{ table }}'
         ) as quarantined_rows,
         (
-            select count(distinct content_id) from {{ table }}_raw
+            select count(distinct rejected_content_id) from {{ table }}_raw
             where reject_reason is not null
         ) as distinct_rejected_rows
 ),

@@ -5,8 +5,9 @@ Raw is append-only by contract; this is the one update it ever gets
 owner (the loader may only append). A customer is closed once any raw version of it has
 `deleted_at`: then every version of it, earlier and later, loses its name, e-mail, phone
 and street, and every event of it its IP address and user agent (set to JSON null; the
-other keys stay). One statement per table, in one transaction; it logs counts, never
-values, and running it again changes nothing.
+other keys stay; in a document that is no JSON object the warehouse parses, the values in
+the text are replaced by null, as the warehouse itself erases them). A few statements, in
+one transaction; it logs counts, never values, and running it again changes nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +26,14 @@ log = logging.getLogger(__name__)
 # The personal-data columns of raw.customer and keys of raw.event's JSON documents.
 CUSTOMER_COLUMNS = ("first_name", "last_name", "email", "phone", "street")
 EVENT_KEYS = ("ip", "user-agent")
+# The warehouse parses a document of at most this many characters (dbt var
+# max_event_data_length, default 8192): longer ones, like text that is no JSON object, have
+# their ip and user-agent values replaced in the text, exactly as the warehouse erases them
+# (macro erased_event_data), so a scrubbed row hashes as before.
+MAX_DOCUMENT_LENGTH = 8192
+ERASE_IN_TEXT = r'"(ip|user-agent)"\s*:\s*("(\\.|[^"\\])*"|null)'
+CUSTOMER_ID_IN_TEXT = r'"customer-id"\s*:\s*"?\s*(-?[0-9]{1,18})\s*"?\s*([,}]|$)'
+
 # PostgreSQL 15 cannot test a text for valid JSON without an exception handler: a
 # function in the session's temporary schema does it there.
 TRY_JSONB_15 = sql.SQL(
@@ -68,11 +77,13 @@ def scrub_events_sql(raw: str, server_version: int) -> sql.Composed:
     that parse as JSON objects whose customer-id (a number, or a string holding one) is
     closed; the other keys stay (as jsonb writes them)."""
     document = sql.SQL(
-        "case when pg_input_is_valid(event.event_data, 'jsonb')"
+        "case when length(event.event_data) > {max_length} then null"
+        " when pg_input_is_valid(event.event_data, 'jsonb')"
         " then cast(event.event_data as jsonb) end"
         if server_version >= 160000
-        else "pg_temp.webshop_try_jsonb(event.event_data)"
-    )
+        else "case when length(event.event_data) <= {max_length}"
+        " then pg_temp.webshop_try_jsonb(event.event_data) end"
+    ).format(max_length=sql.Literal(MAX_DOCUMENT_LENGTH))
     keys = sql.SQL(", ").join(sql.Literal(key) for key in EVENT_KEYS)
     return sql.SQL(
         "update {event} as target set event_data = scrubbed.event_data"
@@ -105,6 +116,35 @@ def scrub_events_sql(raw: str, server_version: int) -> sql.Composed:
     )
 
 
+def scrub_event_texts_sql(raw: str, server_version: int) -> sql.Composed:
+    """Replace the `ip` and `user-agent` values by null in the text of the events of closed
+    customers that are no JSON object the warehouse parses (invalid, cut off, too long); the
+    customer-id is read from the text."""
+    is_object = (
+        "case when pg_input_is_valid(event.event_data, 'jsonb')"
+        " then jsonb_typeof(cast(event.event_data as jsonb)) = 'object' end"
+        if server_version >= 160000
+        else "jsonb_typeof(pg_temp.webshop_try_jsonb(event.event_data)) = 'object'"
+    )
+    erased = sql.SQL("regexp_replace(event.event_data, {}, {}, 'g')").format(
+        sql.Literal(ERASE_IN_TEXT), sql.Literal('"\\1": null')
+    )
+    return sql.SQL(
+        "update {event} as event set event_data = {erased}"
+        " where {erased} <> event.event_data"
+        " and cast((regexp_match(event.event_data, {customer_id}))[1] as numeric) in ({closed})"
+        " and not case when length(event.event_data) <= {max_length}"
+        " then coalesce({is_object}, false) else false end"
+    ).format(
+        event=sql.Identifier(raw, "event"),
+        erased=erased,
+        customer_id=sql.Literal(CUSTOMER_ID_IN_TEXT),
+        closed=closed_customers_sql(raw),
+        max_length=sql.Literal(MAX_DOCUMENT_LENGTH),
+        is_object=sql.SQL(is_object),
+    )
+
+
 def scrub_closed_accounts(conn: psycopg.Connection[Any], raw: str) -> Scrubbed:
     """Run the scrub in one transaction as the raw owner; the counts of what changed."""
     names.plain_name(raw, "the raw schema (WEBSHOP_RAW_SCHEMA)")
@@ -120,6 +160,8 @@ def scrub_closed_accounts(conn: psycopg.Connection[Any], raw: str) -> Scrubbed:
         customers = cur.rowcount
         cur.execute(scrub_events_sql(raw, version))
         events = cur.rowcount
+        cur.execute(scrub_event_texts_sql(raw, version))
+        events += cur.rowcount
     result = Scrubbed(closed_accounts=closed, customer_rows=customers, event_rows=events)
     log.info(
         "scrubbed %d customer rows and %d events of %d closed accounts",

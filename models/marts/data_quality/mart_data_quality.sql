@@ -4,7 +4,10 @@
 -- the UTC day of the business event). Nothing here stops a build; this is where a
 -- business person looks.
 {%- set staging_flags = {
-    'customer': (ref('stg_webshop__customers'), ['has_invalid_email', 'has_invalid_country_code']),
+    'customer': (
+        ref('stg_webshop__customers'),
+        ['has_invalid_email', 'has_invalid_country_code', 'has_version_after_closing'],
+    ),
     'product': (ref('stg_webshop__products'), ['has_unknown_stock', 'has_negative_stock', 'has_unknown_active_status']),
     'voucher': (ref('stg_webshop__vouchers'), ['has_unknown_discount_type', 'has_invalid_discount_value', 'has_invalid_validity']),
 } %}

@@ -12,7 +12,9 @@ with
 
 history as (
     {{ scd2_history(
-        ref('stg_webshop__customers'), 'customer_id', 'customer_version_id', 'customer'
+        versions=ref('stg_webshop__customers'), key='customer_id',
+        version_id='customer_version_id', source_table='customer',
+        reset_column='_closed_extracted_at'
     ) }}
 ),
 
@@ -31,6 +33,7 @@ versions as (
         created_at,
         deleted_at,
         is_deleted,
+        is_closed_account,
         has_invalid_email,
         has_invalid_country_code,
         valid_from,
@@ -58,6 +61,7 @@ versions as (
         cast(null as timestamptz) as created_at,
         cast(null as timestamptz) as deleted_at,
         false as is_deleted,
+        false as is_closed_account,
         false as has_invalid_email,
         false as has_invalid_country_code,
         cast('1900-01-01 00:00:00+00' as timestamptz) as valid_from,

@@ -12,7 +12,8 @@ with
 
 history as (
     {{ scd2_history(
-        ref('stg_webshop__products'), 'product_id', 'product_version_id', 'product'
+        versions=ref('stg_webshop__products'), key='product_id',
+        version_id='product_version_id', source_table='product'
     ) }}
 ),
 

@@ -12,7 +12,8 @@ with
 
 history as (
     {{ scd2_history(
-        ref('stg_webshop__vouchers'), 'voucher_id', 'voucher_version_id', 'voucher'
+        versions=ref('stg_webshop__vouchers'), key='voucher_id',
+        version_id='voucher_version_id', source_table='voucher'
     ) }}
 ),
 

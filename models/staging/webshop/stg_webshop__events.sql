@@ -4,8 +4,7 @@
 {%- set delivered_columns = [
     'event_id', 'event_content_id', 'event_type', 'is_known_event_type', 'is_cart_event',
     'is_product_visit', 'event_at', 'customer_id', 'is_customer_id_sent_as_text', 'page_url',
-    'referrer_url', 'product_id', 'quantity', 'search_query', 'list_position', 'user_agent',
-    'ip_address', '_extracted_at',
+    'referrer_url', 'product_id', 'quantity', 'search_query', 'list_position', '_extracted_at',
 ] %}
 {%- set visits = [
     'VISIT_RELATED_PRODUCT', 'VISIT_RECENTLY_VISITED_PRODUCT', 'VISIT_PERSONAL_RECOMMENDATION',
@@ -23,7 +22,8 @@ source as (
 parsed as (
     select
         source.id as event_id,
-        {{ raw_content_hash('event', 'source') }} as event_content_id,
+        {{ raw_content_hash('event', 'source', document='event_json.document') }}
+            as event_content_id,
         upper({{ unicode_trim('source.event_type') }}) as event_type,
         source.event_timestamp as event_at,
         {{ json_bigint('event_document."customer-id"') }} as customer_id,
@@ -35,8 +35,6 @@ parsed as (
         cast({{ json_bigint('event_document.quantity') }} as integer) as quantity,
         event_document.query as search_query,
         cast({{ json_bigint('event_document."position"') }} as integer) as list_position,
-        event_document."user-agent" as user_agent,
-        event_document.ip as ip_address,
         source._extracted_at
     from source
     {{ parse_event_document('source.event_data') }}
@@ -64,8 +62,6 @@ described as (
         quantity,
         search_query,
         list_position,
-        user_agent,
-        ip_address,
         _extracted_at
     from parsed
 ),
