@@ -222,6 +222,7 @@ def story(
             dg.reconstructable(nightly_job),
             instance,
             run_config={**RUN_CONFIG, "execution": {"config": {"in_process": {}}}},
+            tags={"dagster/partition": NIGHTS[2]},  # as the UI's re-execution keeps it
             reexecution_options=dg.ReexecutionOptions.from_failure(failed.run_id, instance),
         )
         runs["retry"] = record(instance, retry.run_id)
@@ -249,6 +250,8 @@ def story(
         text=True,
     )
     assert proc.returncode == 0, proc.stdout[-4000:]
+    assert " WARN=0 " in proc.stdout, proc.stdout[-4000:]
+    assert "deprecat" not in proc.stdout.lower(), proc.stdout[-4000:]
 
     differences = {}
     with (
@@ -314,10 +317,17 @@ def test_a_backfill_of_missed_nights_is_one_run_that_records_each_night(story: S
         for _, metadata in materialized:
             assert metadata["nights_appended"] == NIGHTS[3:]
             assert metadata["nights_in_warehouse"] == 5
+    # The models share the partitions: the backfill built them once, for both nights.
+    assert (
+        sorted(p or "" for p, _ in backfill.materialized["warehouse/fct_sessions"]) == (NIGHTS[3:])
+    )
+    assert backfill.steps_started.count("dbt_build") == 1
     for night in NIGHTS[:2]:
         [(partition, metadata)] = story.runs[night].materialized["raw/event"]
         assert partition == night
         assert metadata["nights_appended"] == [night]
+        [(partition, _)] = story.runs[night].materialized["warehouse/fct_sessions"]
+        assert partition == night
 
 
 def test_a_failing_dbt_test_fails_its_asset_check_and_is_not_retried(story: Story) -> None:

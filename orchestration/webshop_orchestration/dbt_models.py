@@ -83,12 +83,21 @@ class Translator(DagsterDbtTranslator):
         return folders[0] if folders else None
 
 
-def dbt_models_asset(project: DbtProject) -> dg.AssetsDefinition:
+def dbt_models_asset(
+    project: DbtProject, partitions: dg.PartitionsDefinition, retry_policy: dg.RetryPolicy
+) -> dg.AssetsDefinition:
+    """The models share the nightly partitions: partition 2026-11-27 of a model is the build
+    that took that night in. The models are incremental on what is new, so the build is the
+    same whichever partition it runs for, and a range of nights is built once."""
+
     @dbt_assets(
         manifest=project.manifest_path,
         project=project,
         dagster_dbt_translator=Translator(),
         name="dbt_build",
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        retry_policy=retry_policy,
         pool=POOL,
     )
     def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
@@ -123,7 +132,9 @@ def failure(run_results: Path) -> dg.Failure:
     )
 
 
-def source_freshness_check(project: DbtProject, tables: list[str]) -> dg.AssetChecksDefinition:
+def source_freshness_check(
+    tables: list[str], retry_policy: dg.RetryPolicy
+) -> dg.AssetChecksDefinition:
     @dg.multi_asset_check(
         specs=[
             dg.AssetCheckSpec(
@@ -135,6 +146,7 @@ def source_freshness_check(project: DbtProject, tables: list[str]) -> dg.AssetCh
             for table in tables
         ],
         name="dbt_source_freshness",
+        retry_policy=retry_policy,
     )
     def dbt_source_freshness(
         context: dg.AssetCheckExecutionContext, dbt: DbtCliResource

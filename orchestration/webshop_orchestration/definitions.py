@@ -34,7 +34,8 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 # A step that fails is tried twice more, 1 then 2 minutes later: long enough for a
 # restarted server or a dropped connection. A failed dbt test is not retried (see
-# dbt_models.failure), nor is a partition that cannot be loaded.
+# dbt_models.failure), nor is a partition that cannot be loaded. Set on the assets, so
+# that it holds in every run: the schedule's, a backfill's, one started by hand.
 RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=60, backoff=dg.Backoff.EXPONENTIAL)
 
 
@@ -55,13 +56,15 @@ def build_definitions(
     nightly = dg.define_asset_job(
         "nightly",
         selection=dg.AssetSelection.all(),
-        op_retry_policy=retry_policy,
         description="Load the night's EL batch, then `dbt build` (models, snapshots, tests) "
         "and `dbt source freshness`.",
     )
     return dg.Definitions(
-        assets=[nightly_batch_asset(partitions), dbt_models_asset(project)],
-        asset_checks=[source_freshness_check(project, list(contract.TABLES))],
+        assets=[
+            nightly_batch_asset(partitions, retry_policy),
+            dbt_models_asset(project, partitions, retry_policy),
+        ],
+        asset_checks=[source_freshness_check(list(contract.TABLES), retry_policy)],
         jobs=[nightly],
         schedules=[
             dg.build_schedule_from_partitioned_job(

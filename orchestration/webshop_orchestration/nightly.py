@@ -64,7 +64,9 @@ class NightlyBatchConfig(dg.Config):
     faults: bool = True
 
 
-def nightly_batch_asset(partitions: dg.DailyPartitionsDefinition) -> dg.AssetsDefinition:
+def nightly_batch_asset(
+    partitions: dg.DailyPartitionsDefinition, retry_policy: dg.RetryPolicy | None = None
+) -> dg.AssetsDefinition:
     first_partition = partitions.start.date()
 
     @dg.multi_asset(
@@ -82,6 +84,7 @@ def nightly_batch_asset(partitions: dg.DailyPartitionsDefinition) -> dg.AssetsDe
         # A backfill of a date range is one run that appends the nights in order.
         backfill_policy=dg.BackfillPolicy.single_run(),
         can_subset=False,
+        retry_policy=retry_policy,
         pool=POOL,
     )
     def nightly_batch(
@@ -100,22 +103,25 @@ def nightly_batch_asset(partitions: dg.DailyPartitionsDefinition) -> dg.AssetsDe
         raw = settings.raw_schema()
         conninfo = settings.connection()
         try:
-            with loader.connect(conninfo) as conn:
-                conn.execute("select pg_advisory_lock(%s)", (LOAD_LOCK,))
+            conn = loader.connect(conninfo)
+        except loader.LoadError as exc:  # the server may be back by the next try
+            raise dg.Failure(str(exc)) from None
+        with conn:
+            conn.execute("select pg_advisory_lock(%s)", (LOAD_LOCK,))
+            try:
                 stored = loader.stored_config(conn, raw)
                 start = stored.start_date if stored else first_partition
                 if first < start:
-                    raise dg.Failure(
+                    raise loader.LoadError(
                         f"partition {first} is before the first night of the loaded data "
                         f"({start}); unset WEBSHOP_START_DATE (or set it to {start}) so that "
-                        "the partitions start there",
-                        allow_retries=False,
+                        "the partitions start there"
                     )
                 loaded = loader.loaded_days(conn) if stored else 0
                 wanted = (last - start).days + 1
                 reports = loader.load(conn, raw, max(wanted - loaded, 0), requested, set())
-        except loader.LoadError as exc:
-            raise dg.Failure(str(exc)) from None
+            except loader.LoadError as exc:  # the data or the settings: trying again won't do
+                raise dg.Failure(str(exc), allow_retries=False) from None
 
         nights = [start + timedelta(days=report.day) for report in reports]
         context.log.info(
