@@ -36,7 +36,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 # restarted server or a dropped connection. A failed dbt test is not retried (see
 # dbt_models.failure), nor is a partition that cannot be loaded. Set on the assets, so
 # that it holds in every run: the schedule's, a backfill's, one started by hand.
-RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=60, backoff=dg.Backoff.EXPONENTIAL)
+RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=60, backoff=dg.Backoff.LINEAR)
 
 
 def build_definitions(
