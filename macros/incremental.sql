@@ -236,10 +236,11 @@
 {% endmacro %}
 
 
-{% macro lateral_rows(relation, key, column, since, outer, alias, outer_key=none) %}
+{% macro lateral_rows(relation, key, outer, alias, column=none, since=none, outer_key=none, condition=none) %}
     {#- Joins each row of `outer` to the rows of `relation` with the same `key` and
         `column` >= `since`, as `alias`: one index lookup on (key, column) per outer row
-        (`outer_key`: the outer relation's name for the key, when it is another).
+        (`outer_key`: the outer relation's name for the key, when it is another). Without
+        `column`, every row of the key; `condition` (over `candidate`) filters further.
         `offset 0` keeps PostgreSQL from flattening the subquery into a join over the
         whole relation, which it prefers because it cannot know how recent `since` is.
         Pass a model, not a CTE: a CTE read twice is materialized and scanned whole per
@@ -249,7 +250,12 @@
         from {{ relation }} as candidate
         where
             candidate.{{ key }} = {{ outer }}.{{ outer_key or key }}
+            {%- if column %}
             and candidate.{{ column }} >= {{ since }}
+            {%- endif %}
+            {%- if condition %}
+            and {{ condition }}
+            {%- endif %}
         offset 0
     ) as {{ alias }}
 {% endmacro %}
@@ -262,4 +268,33 @@
     {%- if model.config.materialized == 'incremental' and not is_incremental() -%}
         analyze {{ this }}
     {%- endif -%}
+{% endmacro %}
+
+
+{% macro touched_orders(batches) %}
+    {#- The orders with a version or a line version in a raw batch this incremental model
+        has not read (`batches`: int_orders__batches). -#}
+    select distinct order_id
+    from {{ batches }}
+    where
+        (source_table = 'orders' and {{ is_unread('_extracted_at', 'orders') }})
+        or (source_table = 'order_line' and {{ is_unread('_extracted_at', 'order_line') }})
+{% endmacro %}
+
+
+{% macro partial_index(column, condition) %}
+    {#- Post-hook: an index on `column` over the few rows where `condition` holds, for the
+        checks that count them (mart_data_quality); made once per table (named after the
+        table's oid, so a table rebuilt whole gets its own). dbt's `indexes` config has no
+        WHERE clause. -#}
+    do $$
+    begin
+        execute format(
+            'create index if not exists %I on {{ this }} (%I) where {{ condition }}',
+            '{{ this.identifier[:30] }}_{{ local_md5(condition)[:8] }}_'
+            || '{{ this }}'::regclass::oid,
+            '{{ column }}'
+        );
+    end
+    $$
 {% endmacro %}

@@ -99,9 +99,9 @@
         select written_rows.*
         from {{ written }} as written
         {{ lateral_rows(
-            relation=relation, key=unit, column=since or unit,
-            since='written.written_from' if since else 'written.written_unit',
-            outer='written', alias='written_rows', outer_key='written_unit'
+            relation=relation, key=unit, outer='written', alias='written_rows',
+            outer_key='written_unit', column=since,
+            since='written.written_from' if since else none
         ) }}
     {%- endset -%}
     {%- set test = model.get('test_metadata') or {} -%}

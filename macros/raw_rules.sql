@@ -259,3 +259,31 @@
         {%- endfor -%}
     {%- endfor -%}
 {% endmacro %}
+
+
+{% macro quarantine_content_id(table, relation) %}
+    {#- The content a rejected raw row is kept by in stg_webshop__quarantine: its hash
+        without personal data (events must be joined with parse_event_document()). -#}
+    {%- if table == 'event' -%}
+        {{ raw_content_hash(table, relation, document='event_json.document') }}
+    {%- else -%}
+        {{ raw_content_hash(table, relation, erase_when='true') }}
+    {%- endif -%}
+{% endmacro %}
+
+
+{% macro quarantine_source_row(table, relation) %}
+    {#- A rejected raw row as JSON, without `_extracted_at` and without personal data: a
+        customer row without names, e-mail, phone and street, an event's document without ip
+        and user-agent (events must be joined with parse_event_document()). -#}
+    {%- if table == 'event' -%}
+        jsonb_set(
+            to_jsonb({{ relation }}) - '_extracted_at',
+            '{event_data}',
+            to_jsonb({{ erased_event_data(relation ~ '.event_data', 'event_json.document') }})
+        )
+    {%- else -%}
+        to_jsonb({{ relation }}) - '_extracted_at'
+        {%- for column in personal_data_columns_of(table) %} - '{{ column }}'{% endfor %}
+    {%- endif -%}
+{% endmacro %}

@@ -44,12 +44,10 @@ with
         {%- if table == 'event' %}
         {{ raw_content_hash(table, 'source_row', document='event_json.document') }}
             as content_id,
-        {{ raw_content_hash(table, 'source_row', document='event_json.document') }}
-            as rejected_content_id,
         {%- else %}
         {{ raw_content_hash(table, 'source_row', erase_when=closed) }} as content_id,
-        {{ raw_content_hash(table, 'source_row', erase_when='true') }} as rejected_content_id,
         {%- endif %}
+        {{ quarantine_content_id(table, 'source_row') }} as rejected_content_id,
         {{ reject_reason(table, 'source_row') }} as reject_reason,
         source_row.id
     from {{ source('webshop', table) }} as source_row
@@ -57,7 +55,10 @@ with
     {{ parse_event_document('source_row.event_data') }}
     {%- endif %}
     {%- if nightly %}
-    where source_row._extracted_at in (select moment.extracted_at from {{ table }}_moments as moment)
+    where
+        source_row._extracted_at in (
+            select moment.extracted_at from {{ table }}_moments as moment
+        )
     {%- endif %}
 ),
 
@@ -107,7 +108,9 @@ with
         ) as accepted_not_staged,
         (
             select count(*) from {{ table }}_staged as staged
-            where staged.content_id not in (select accepted.content_id from {{ table }}_accepted as accepted)
+            where staged.content_id not in (
+                select accepted.content_id from {{ table }}_accepted as accepted
+            )
         ) as staged_not_accepted,
         (
             select count(*) from {{ table }}_rejected as rejected

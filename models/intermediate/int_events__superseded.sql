@@ -26,12 +26,10 @@ touched as (
 superseded as (
     select deliveries.*
     from touched
-    cross join lateral (
-        select candidate.*
-        from {{ ref('stg_webshop__events') }} as candidate
-        where candidate.event_id = touched.event_id and not candidate.is_in_force
-        offset 0
-    ) as deliveries
+    {{ lateral_rows(
+        relation=ref('stg_webshop__events'), key='event_id', outer='touched',
+        alias='deliveries', condition='not candidate.is_in_force'
+    ) }}
 )
 {%- else %}
 

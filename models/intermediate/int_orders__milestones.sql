@@ -1,11 +1,42 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='order_id',
+        indexes=[
+            {'columns': ['order_id']},
+            {'columns': ['customer_id']},
+            {'columns': ['voucher_id']},
+        ],
+    )
+}}
+-- depends_on: {{ ref('int_orders__batches') }}
+
 -- One row per order: when it reached each status, from its version history. A status
 -- is reached at the updated_at of the first version that shows it (the contract's
 -- definition of shipping time); versions are ordered by updated_at, then batch.
+-- Incremental per order: an order with a version in a batch this model has not read is
+-- recomputed from all its versions.
 with
+
+{% if is_incremental() -%}
+touched as (
+    {{ touched_orders(ref('int_orders__batches')) }}
+),
+
+versions as (
+    select order_versions.*
+    from touched
+    {{ lateral_rows(
+        relation=ref('stg_webshop__orders'), key='order_id', outer='touched', alias='order_versions'
+    ) }}
+),
+{%- else %}
 
 versions as (
     select * from {{ ref('stg_webshop__orders') }}
 ),
+{%- endif %}
 
 ordered as (
     select

@@ -40,8 +40,7 @@ superseded_events as (
         'event id delivered again with other content' as rule_name,
         'not in force' as outcome,
         count(*) as affected_rows
-    from {{ ref('stg_webshop__events') }}
-    where not is_in_force
+    from {{ ref('int_events__superseded') }}
     group by check_date
 ),
 
@@ -167,45 +166,50 @@ known_customers as (
     select distinct customer_id from {{ ref('dim_customer') }}
 ),
 
-sessions as (
-    select
-        sessions.*,
-        cast(sessions.session_start at time zone 'UTC' as date) as check_date,
-        known_customers.customer_id is null as is_customer_unknown
-    from {{ ref('fct_sessions') }} as sessions
-    left join known_customers on sessions.customer_id = known_customers.customer_id
+-- Customer ids with sessions but no customer (from the customer-months, far fewer rows
+-- than the sessions), then their sessions through the (customer_id, session_start) index.
+unknown_customers as (
+    select distinct customer_months.customer_id
+    from {{ ref('int_customer_months') }} as customer_months
+    where not exists (
+        select 1 from known_customers
+        where known_customers.customer_id = customer_months.customer_id
+    )
 ),
 
 session_checks as (
     select
-        checks.check_date,
+        cast(checks.session_start at time zone 'UTC' as date) as check_date,
         'fct_sessions' as table_name,
         checks.rule_name,
         checks.outcome,
         count(*) as affected_rows
     from (
         select
-            check_date,
+            unknown_sessions.session_start,
             'customer unknown' as rule_name,
             'unknown member' as outcome
-        from sessions
-        where is_customer_unknown
+        from unknown_customers
+        {{ lateral_rows(
+            relation=ref('fct_sessions'), key='customer_id', outer='unknown_customers',
+            alias='unknown_sessions'
+        ) }}
         union all
         select
-            check_date,
+            session_start,
             'cart event of a product unknown at that moment (unpriced)' as rule_name,
             'flagged' as outcome
-        from sessions
+        from {{ ref('fct_sessions') }}
         where unpriced_cart_events > 0
         union all
         select
-            check_date,
+            session_start,
             'removed more units than the cart held' as rule_name,
             'flagged' as outcome
-        from sessions
+        from {{ ref('fct_sessions') }}
         where units_removed_not_in_cart > 0
     ) as checks
-    group by checks.check_date, checks.rule_name, checks.outcome
+    group by check_date, checks.rule_name, checks.outcome
 ),
 
 unioned as (

@@ -40,6 +40,7 @@ versions as (
         valid_to,
         valid_to = {{ open_end() }} as is_current,
         updated_at,
+        _closed_extracted_at,
         _extracted_at
     from history
 )
@@ -68,6 +69,7 @@ versions as (
         {{ open_end() }} as valid_to,
         true as is_current,
         cast('1900-01-01 00:00:00+00' as timestamptz) as updated_at,
+        cast(null as timestamptz) as _closed_extracted_at,
         cast('1900-01-01 00:00:00+00' as timestamptz) as _extracted_at
 )
 

@@ -1,4 +1,39 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='order_id',
+        indexes=[{'columns': ['order_id']}],
+    )
+}}
+-- depends_on: {{ ref('int_orders__batches') }}
+
+-- Incremental per order: the lines of an order are recomputed when its versions or lines,
+-- or the versions of one of its products, changed in a batch this model has not read.
 with
+
+{% if is_incremental() -%}
+touched as (
+    select touched_by_batches.order_id
+    from ({{ touched_orders(ref('int_orders__batches')) }}) as touched_by_batches
+    union
+    select product_lines.order_id from {{ ref('int_order_lines__latest') }} as product_lines
+    where product_lines.product_id in (
+        select changed.product_id from {{ ref('dim_product') }} as changed
+        where {{ is_unread('changed._extracted_at', 'product') }}
+    )
+),
+
+lines as (
+    select * from {{ ref('int_order_lines__latest') }}
+    where order_id in (select touched.order_id from touched)
+),
+
+orders as (
+    select * from {{ ref('int_orders__milestones') }}
+    where order_id in (select touched.order_id from touched)
+),
+{%- else %}
 
 lines as (
     select * from {{ ref('int_order_lines__latest') }}
@@ -7,6 +42,7 @@ lines as (
 orders as (
     select * from {{ ref('int_orders__milestones') }}
 ),
+{%- endif %}
 
 products as (
     select * from {{ ref('dim_product') }}

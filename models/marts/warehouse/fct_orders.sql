@@ -1,4 +1,60 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='order_id',
+        indexes=[{'columns': ['order_id']}],
+    )
+}}
+-- depends_on: {{ ref('int_orders__batches') }}
+-- depends_on: {{ ref('int_events__sessionized') }}
+-- depends_on: {{ ref('int_events__superseded') }}
+
+-- Incremental per order: an order is recomputed when one of its versions or lines, the
+-- versions of its customer or voucher, or its customer's sessions changed in a batch this
+-- model has not read.
 with
+
+{% if is_incremental() -%}
+event_touches as (
+    {{ event_touches(ref('int_events__sessionized'), ref('int_events__superseded')) }}
+),
+
+touched_customers as (
+    select customer_id from event_touches
+    union
+    select customer_id from {{ ref('dim_customer') }}
+    where
+        {{ is_unread('_extracted_at', 'customer') }}
+        or {{ is_unread('_closed_extracted_at', 'customer') }}
+),
+
+touched as (
+    select touched_by_batches.order_id
+    from ({{ touched_orders(ref('int_orders__batches')) }}) as touched_by_batches
+    union
+    select customer_orders.order_id from {{ ref('int_orders__milestones') }} as customer_orders
+    where customer_orders.customer_id in (
+        select touched_customers.customer_id from touched_customers
+    )
+    union
+    select voucher_orders.order_id from {{ ref('int_orders__milestones') }} as voucher_orders
+    where voucher_orders.voucher_id in (
+        select changed.voucher_id from {{ ref('dim_voucher') }} as changed
+        where {{ is_unread('changed._extracted_at', 'voucher') }}
+    )
+),
+
+orders as (
+    select * from {{ ref('int_orders__milestones') }}
+    where order_id in (select touched.order_id from touched)
+),
+
+lines as (
+    select * from {{ ref('int_order_lines__latest') }}
+    where order_id in (select touched.order_id from touched)
+),
+{%- else %}
 
 orders as (
     select * from {{ ref('int_orders__milestones') }}
@@ -7,6 +63,7 @@ orders as (
 lines as (
     select * from {{ ref('int_order_lines__latest') }}
 ),
+{%- endif %}
 
 customers as (
     select * from {{ ref('dim_customer') }}

@@ -8,6 +8,10 @@
             {'columns': ['customer_id', 'session_start']},
             {'columns': ['session_id']},
         ],
+        post_hook=[
+            "{{ partial_index('session_start', 'unpriced_cart_events > 0') }}",
+            "{{ partial_index('session_start', 'units_removed_not_in_cart > 0') }}",
+        ],
     )
 }}
 -- depends_on: {{ ref('int_events__superseded') }}

@@ -1,4 +1,9 @@
-{{ config(unique_key='event_id') }}
+{{
+    config(
+        unique_key='event_id',
+        post_hook=["{{ partial_index('_extracted_at', 'not is_known_event_type') }}"],
+    )
+}}
 -- depends_on: {{ ref('base_webshop__batches') }}
 
 {%- set delivered_columns = [

@@ -18,20 +18,8 @@ with
         source_row.id as source_id,
         source_row._extracted_at,
         {{ reject_reason(table, 'source_row') }} as reject_reason,
-        {%- if table == 'event' %}
-        {{ raw_content_hash(table, 'source_row', document='event_json.document') }}
-            as content_id,
-        jsonb_set(
-            to_jsonb(source_row) - '_extracted_at',
-            '{event_data}',
-            to_jsonb({{ erased_event_data('source_row.event_data', 'event_json.document') }})
-        ) as source_row
-        {%- else %}
-        {{ raw_content_hash(table, 'source_row', erase_when='true') }} as content_id,
-        to_jsonb(source_row) - '_extracted_at'
-        {%- for column in personal_data_columns_of(table) %} - '{{ column }}'{% endfor %}
-            as source_row
-        {%- endif %}
+        {{ quarantine_content_id(table, 'source_row') }} as content_id,
+        {{ quarantine_source_row(table, 'source_row') }} as source_row
     from {{ source('webshop', table) }} as source_row
     {% if table == 'event' -%}
     {{ parse_event_document('source_row.event_data') }}
