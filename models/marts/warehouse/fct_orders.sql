@@ -33,12 +33,15 @@ touched as (
     select touched_by_batches.order_id
     from ({{ touched_orders(ref('int_orders__batches')) }}) as touched_by_batches
     union
-    select customer_orders.order_id from {{ ref('int_orders__milestones') }} as customer_orders
-    where customer_orders.customer_id in (
-        select touched_customers.customer_id from touched_customers
-    )
+    select customer_orders.order_id
+    from {{ ref('int_orders__milestones') }} as customer_orders
+    where
+        customer_orders.customer_id in (
+            select touched_customers.customer_id from touched_customers
+        )
     union
-    select voucher_orders.order_id from {{ ref('int_orders__milestones') }} as voucher_orders
+    select voucher_orders.order_id
+    from {{ ref('int_orders__milestones') }} as voucher_orders
     where voucher_orders.voucher_id in (
         select changed.voucher_id from {{ ref('dim_voucher') }} as changed
         where {{ is_unread('changed._extracted_at', 'voucher') }}
