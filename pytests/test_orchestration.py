@@ -56,6 +56,8 @@ START = TODAY - timedelta(days=5)
 NIGHTS = [(START + timedelta(days=day)).isoformat() for day in range(5)]
 SCALE = 0.002
 RUN_CONFIG = {"ops": {"nightly_batch": {"config": {"scale": SCALE}}}}
+# As on Sundays: the tests of the incremental models read every row.
+FULL_TESTS_CONFIG = {"ops": {**RUN_CONFIG["ops"], "dbt_build": {"config": {"full_tests": True}}}}
 # Retries without waiting: a retry that should not happen must not slow the test down.
 NO_WAIT = dg.RetryPolicy(max_retries=1, delay=0)
 FAULTY_MODEL = "stg_webshop__vouchers"
@@ -192,12 +194,13 @@ def story(
             result = job.execute_in_process(RUN_CONFIG, instance, partition_key=night)
             runs[night] = record(instance, result.run_id)
 
-        # A row counted twice in an incremental table: its unique tests fail.
+        # A row counted twice in an incremental table, outside what a night writes: the
+        # Sunday run, whose tests read every row, fails its unique tests.
         faulty = f"analytics_staging.{FAULTY_MODEL}"
         with psycopg.connect(**conninfo(embedded_cluster, database), autocommit=True) as conn:  # type: ignore[arg-type]
             conn.execute(f"insert into {faulty} select * from {faulty} limit 1")
         failed = job.execute_in_process(
-            RUN_CONFIG, instance, partition_key=NIGHTS[2], raise_on_error=False
+            FULL_TESTS_CONFIG, instance, partition_key=NIGHTS[2], raise_on_error=False
         )
         runs[NIGHTS[2]] = record(instance, failed.run_id)
         sensor = next(iter(defs.sensors or []))
@@ -465,6 +468,27 @@ def test_a_partition_before_the_first_loaded_night_fails_in_one_line(
     assert loaded_days(embedded_cluster, database) == [0]
 
 
+@pytest.mark.parametrize(
+    ("ticked", "night", "full_tests"),
+    [
+        (datetime(2026, 11, 24, 0, 30, tzinfo=timezone.utc), "2026-11-23", False),  # Tuesday
+        (datetime(2026, 11, 29, 0, 30, tzinfo=timezone.utc), "2026-11-28", True),  # Sunday
+        (datetime(2026, 11, 30, 0, 30, tzinfo=timezone.utc), "2026-11-29", False),  # Monday
+    ],
+)
+def test_the_schedule_builds_the_night_that_ended_with_every_row_tested_on_sundays(
+    ticked: datetime, night: str, full_tests: bool
+) -> None:
+    defs = build_definitions(start_date=START, alert_log=Path("unused.log"))
+    schedule = defs.resolve_schedule_def("nightly_at_0030_utc")
+    assert schedule.cron_schedule == "30 0 * * *"
+    assert schedule.execution_timezone == "UTC"
+    run = schedule(dg.build_schedule_context(scheduled_execution_time=ticked))
+    assert isinstance(run, dg.RunRequest)
+    assert run.partition_key == night
+    assert run.run_config == {"ops": {"dbt_build": {"config": {"full_tests": full_tests}}}}
+
+
 def test_the_first_night_is_the_one_given_or_the_default_without_a_database(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -566,7 +590,7 @@ def test_the_ui_shows_the_asset_graph(dbt_target: Path, tmp_path: Path) -> None:
                 "--disable-sync",
                 "--no-first-run",
                 f"--user-data-dir={tmp_path / 'chromium'}",
-                "--window-size=1600,1000",
+                "--window-size=2400,1400",
                 "--virtual-time-budget=30000",
                 f"--screenshot={screenshot}",
                 "--dump-dom",
@@ -577,7 +601,7 @@ def test_the_ui_shows_the_asset_graph(dbt_target: Path, tmp_path: Path) -> None:
             timeout=180,
         )
         assert browser.returncode == 0, browser.stderr[-3000:]
-        assert png_size(screenshot) == (1600, 1000)
+        assert png_size(screenshot) == (2400, 1400)
         assert screenshot.stat().st_size > 30_000  # a drawn graph, not a blank page
         text = visible_text(browser.stdout)
         for name in ("fct_sessions", "int_events__sessionized", "stg_webshop__events", "event"):

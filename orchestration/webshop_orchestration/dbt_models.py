@@ -83,6 +83,13 @@ class Translator(DagsterDbtTranslator):
         return folders[0] if folders else None
 
 
+class BuildConfig(dg.Config):
+    """full_tests: the tests of the incremental models read every row, not only the units
+    tonight's build wrote (the schedule sets it once a week)."""
+
+    full_tests: bool = False
+
+
 def dbt_models_asset(
     project: DbtProject, partitions: dg.PartitionsDefinition, retry_policy: dg.RetryPolicy
 ) -> dg.AssetsDefinition:
@@ -100,9 +107,14 @@ def dbt_models_asset(
         retry_policy=retry_policy,
         pool=POOL,
     )
-    def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    def dbt_build(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, config: BuildConfig
+    ) -> Iterator[Any]:
         """`dbt build`: models, snapshots, unit and data tests (as asset checks)."""
-        invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+        args = ["build"]
+        if config.full_tests:
+            args += ["--vars", "{full_tests: true}"]
+        invocation = dbt.cli(args, context=context, raise_on_error=False)
         yield from invocation.stream()
         if not invocation.is_successful():
             raise failure(invocation.target_path / "run_results.json")

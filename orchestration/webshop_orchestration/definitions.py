@@ -14,7 +14,7 @@ Environment (read when the code location loads):
 from __future__ import annotations
 
 import os
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -36,6 +36,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 # restarted server or a dropped connection. A failed dbt test is not retried (see
 # dbt_models.failure), nor is a partition that cannot be loaded. Set on the assets, so
 # that it holds in every run: the schedule's, a backfill's, one started by hand.
+SUNDAY = 6
 RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=60, backoff=dg.Backoff.LINEAR)
 
 
@@ -66,19 +67,34 @@ def build_definitions(
         ],
         asset_checks=[source_freshness_check(list(contract.TABLES), retry_policy)],
         jobs=[nightly],
-        schedules=[
-            dg.build_schedule_from_partitioned_job(
-                nightly,
-                name="nightly_at_0030_utc",
-                description="Every night at 00:30 UTC: the night that just ended.",
-                hour_of_day=0,
-                minute_of_hour=30,
-                default_status=dg.DefaultScheduleStatus.RUNNING,
-            )
-        ],
+        schedules=[nightly_schedule(nightly)],
         sensors=[failure_sensor(alert_log)],
         resources={"dbt": dbt_resource(project)},
     )
+
+
+def nightly_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
+    @dg.schedule(
+        name="nightly_at_0030_utc",
+        cron_schedule="30 0 * * *",
+        execution_timezone="UTC",
+        job=job,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+    )
+    def nightly_at_0030_utc(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        """Every night at 00:30 UTC: the night that just ended. On Sundays the build's tests
+        read every row (full_tests), not only what the night wrote."""
+        ticked = context.scheduled_execution_time
+        night = ticked.date() - timedelta(days=1)
+        full_tests = ticked.weekday() == SUNDAY
+        return dg.RunRequest(
+            run_key=night.isoformat(),
+            partition_key=night.isoformat(),
+            run_config={"ops": {"dbt_build": {"config": {"full_tests": full_tests}}}},
+            tags={"full_tests": str(full_tests).lower()},
+        )
+
+    return nightly_at_0030_utc
 
 
 defs = build_definitions()
