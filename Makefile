@@ -1,5 +1,6 @@
 # Two commands matter: `make demo` (the whole pipeline on an embedded PostgreSQL)
-# and `make test` (lint, unit and end-to-end tests). The rest are the steps they use.
+# and `make test` (lint, unit and end-to-end tests). The rest are the steps they use;
+# `make help` lists them.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -14,7 +15,12 @@ ifeq ($(PGHOST),)
 export PGPASSFILE ?= $(CURDIR)/.warehouse/pgpass
 endif
 
-.PHONY: setup demo test lint db-start db-stop db-status db-url load-day build docs dashboard clean
+.PHONY: help setup demo test lint db-start db-stop db-status db-url db-destroy load-day build \
+	docs dashboard clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z][a-z -]*:.*## / {printf "  make %-25s %s\n", $$1, $$2}' \
+		$(MAKEFILE_LIST)
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,45 +33,50 @@ profiles.yml: profiles.yml.example
 	@if [ -f $@ ]; then cp $@ $@.bak && echo "profiles.yml: updated from profiles.yml.example (old one: profiles.yml.bak)"; fi
 	cp profiles.yml.example profiles.yml
 
-setup: $(VENV)/.installed profiles.yml
+setup: $(VENV)/.installed profiles.yml ## Virtualenv, dbt packages, profiles.yml
 	webshop deps
 
 # The embedded PostgreSQL is used unless PGHOST points at another server.
-db-start: setup
+db-start: setup ## Start the embedded PostgreSQL (skipped when PGHOST is set)
 	$(if $(PGHOST),@echo "PGHOST=$(PGHOST): using that server",webshop db start)
 
-db-stop db-status db-url: $(VENV)/.installed
+db-stop db-status db-url: $(VENV)/.installed ## The embedded server: stop, status, URL
 	webshop db $(subst db-,,$@)
 
-demo: db-start
+# Deleting the warehouse's data is never a side effect: this asks first.
+db-destroy: $(VENV)/.installed ## Stop the embedded server and delete its data (asks)
+	webshop db destroy
+
+demo: db-start ## Load 14 days, dbt build, show the marts
 	webshop load --days $(DAYS) --scale $(SCALE) --only-if-empty
 	dbt build
 	webshop summary
 	webshop marts
 
-# Replay the next night: one more batch, then an incremental build.
-load-day: db-start
-	webshop load --days 1
+# Replay the next night: one more batch, then an incremental build. Only a night whose
+# batch has landed (up to now); FUTURE=1 replays the next one ahead of time.
+load-day: db-start ## Load the next night (FUTURE=1: even ahead of time), then dbt build
+	webshop load --days 1 $(if $(FUTURE),--future,--until today)
 	dbt build
 
-docs: db-start
+docs: db-start ## dbt docs on http://localhost:8080
 	dbt docs generate
 	dbt docs serve --port 8080
 
 # The dashboards (dashboards/, Evidence): built from the current marts, served on 127.0.0.1.
 DASHBOARD_PORT ?= 3001
-dashboard: db-start
+dashboard: db-start ## Dashboards on http://127.0.0.1:$DASHBOARD_PORT (default 3001)
 	python -m webshop.dashboard --port $(DASHBOARD_PORT)
 
-lint: setup
+lint: setup ## ruff, mypy, sqlfluff
 	ruff check src pytests
 	ruff format --check src pytests
 	mypy
 	sqlfluff lint models macros analyses tests snapshots
 
-test: setup
+test: setup ## Lint, unit and end-to-end tests
 	pytest
 
-clean:
-	-webshop db stop
-	rm -rf target dbt_packages logs .warehouse
+# Build output only, as `dbt clean` does; the data stays (`make db-destroy` deletes it).
+clean: ## Delete build output (target, dbt_packages, logs); the data stays
+	rm -rf target dbt_packages logs
