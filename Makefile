@@ -17,8 +17,8 @@ ifeq ($(PGHOST),)
 export PGPASSFILE ?= $(CURDIR)/.warehouse/pgpass
 endif
 
-.PHONY: help setup demo test lint db-start db-stop db-status db-url load-day build docs \
-	orchestrate dashboard system-deps clean
+.PHONY: help setup demo test lint db-start db-stop db-status db-url db-destroy load-day \
+	build docs orchestrate dashboard system-deps clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z][a-z -]*:.*## / {printf "  make %-25s %s\n", $$1, $$2}' \
@@ -45,15 +45,20 @@ db-start: setup ## Start the embedded PostgreSQL (skipped when PGHOST is set)
 db-stop db-status db-url: $(VENV)/.installed ## The embedded server: stop, status, URL
 	webshop db $(subst db-,,$@)
 
+# Deleting the warehouse's data is never a side effect: this asks first.
+db-destroy: $(VENV)/.installed ## Stop the embedded server and delete its data (asks)
+	webshop db destroy
+
 demo: db-start ## Load 14 days, dbt build, show the marts
 	webshop load --days $(DAYS) --scale $(SCALE) --only-if-empty
 	dbt build
 	webshop summary
 	webshop marts
 
-# Replay the next night: one more batch, then an incremental build.
-load-day: db-start ## Load the next night, then dbt build
-	webshop load --days 1
+# Replay the next night: one more batch, then an incremental build. Only a night whose
+# batch has landed (up to now); FUTURE=1 replays the next one ahead of time.
+load-day: db-start ## Load the next night (FUTURE=1: even ahead of time), then dbt build
+	webshop load --days 1 $(if $(FUTURE),--future,--until today)
 	dbt build
 
 docs: db-start ## dbt docs on http://localhost:8080
@@ -98,6 +103,6 @@ system-deps: ## Install PostgreSQL 15, Chromium and Node.js for the tests (root,
 test: setup system-deps ## Lint, unit and end-to-end tests
 	pytest
 
-clean: ## Stop the server; delete build output and the warehouse data
-	-webshop db stop
-	rm -rf target dbt_packages logs .warehouse
+# Build output only, as `dbt clean` does; the data stays (`make db-destroy` deletes it).
+clean: ## Delete build output (target, dbt_packages, logs); the data stays
+	rm -rf target dbt_packages logs

@@ -6,24 +6,38 @@ Every error a user can cause ends in one line on stderr and a non-zero exit.
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 import psycopg
 from psycopg import sql
 
-from webshop import contract, copytext, deps, erasure, loader, names, pg, roles, settings
+from webshop import (
+    contract,
+    copytext,
+    deps,
+    erasure,
+    loader,
+    names,
+    nights,
+    pg,
+    roles,
+    settings,
+)
 from webshop.generator import Faults, GeneratorConfig, generate
 
 FAULT_NAMES = [f.name for f in dataclasses.fields(Faults)]
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _cluster() -> pg.Cluster:
     conn = settings.connection()
-    if conn["host"] not in ("127.0.0.1", "localhost"):
+    if conn["host"] not in settings.LOCAL_HOSTS:
         raise click.ClickException(
             f"PGHOST is {conn['host']}: the embedded PostgreSQL only serves 127.0.0.1; "
             "unset PGHOST to use it"
@@ -35,12 +49,38 @@ def _cluster() -> pg.Cluster:
     return pg.Cluster(pg.embedded_bin_dir(), settings.pgdata(), port)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Interrupted(Exception):
+    """Ctrl-C (SIGINT) while a command ran: click would print a blank line for it."""
+
+
+class Cli(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted() from None
+
+
+@click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """Raw data and an embedded PostgreSQL for the webshop dbt warehouse."""
 
 
+def _connect(conninfo: dict[str, str]) -> psycopg.Connection[Any]:
+    """A connection whose failure hints fit the server in use (embedded or yours)."""
+    return loader.connect(conninfo, embedded=settings.uses_embedded())
+
+
 # -- the embedded PostgreSQL ------------------------------------------------------------
+
+
+def _port_note(server: pg.Running) -> str:
+    """What to say when the running server's port is not the one dbt and webshop use."""
+    wanted = settings.connection()["port"]
+    if wanted == str(server.port):
+        return ""
+    where = f"PGPORT is {wanted}" if "PGPORT" in os.environ else f"the default port is {wanted}"
+    return f" ({where}: dbt and webshop connect there; export PGPORT={server.port})"
 
 
 @cli.group()
@@ -63,11 +103,29 @@ def start(listen: str) -> None:
     database = settings.database()
     raw, dbt_schema = settings.raw_schema(), settings.dbt_schema()
     pg.listen_addresses(listen)
+    running = cluster.running()
+    if running is not None:
+        cluster = dataclasses.replace(cluster, port=running.port)  # where it really listens
+    elif not pg.port_is_free(cluster.port):
+        # Before initdb: nothing is created for a server that cannot start.
+        yours = (
+            f"; PGHOST={os.environ['PGHOST']}: if that is your own PostgreSQL, use it "
+            "without `webshop db start`"
+            if os.environ.get("PGHOST")
+            else ""
+        )
+        raise click.ClickException(
+            f"port {cluster.port} on 127.0.0.1 is taken by another program: set PGPORT to a "
+            f"free port{yours}"
+        )
     created = cluster.init()
     started = cluster.start(listen=listen)
     roles.setup(cluster, database, raw, dbt_schema)
     what = "created and started" if created else "started" if started else "already running"
-    click.echo(f"embedded PostgreSQL {what}: {cluster.url(database, roles.ROLES['analyst'])}")
+    running = cluster.running()
+    port = running.port if running else cluster.port
+    url = pg.url(pg.LOOPBACK, port, database, roles.ROLES["analyst"])
+    click.echo(f"embedded PostgreSQL {what}: {url}{_port_note(running) if running else ''}")
     click.echo(
         f"roles {', '.join(roles.ROLES.values())}; passwords in {cluster.passfile} "
         "(`webshop db credentials ROLE`)"
@@ -83,13 +141,16 @@ def stop() -> None:
 
 @db.command()
 def status() -> None:
-    """Say whether the server runs, where, and on which port."""
+    """Say whether the server runs, its data directory and its port (exit 3: stopped)."""
     cluster = _cluster()
-    pid = cluster.pid()
-    state = f"running (pid {pid})" if pid else "stopped"
-    click.echo(f"embedded PostgreSQL {state}; data {cluster.data_dir}; port {cluster.port}")
-    if pid is None:
+    running = cluster.running()
+    if running is None:
+        click.echo(f"embedded PostgreSQL stopped; data {cluster.data_dir}; port {cluster.port}")
         sys.exit(3)
+    click.echo(
+        f"embedded PostgreSQL running (pid {running.pid}); data {running.data_dir}; "
+        f"port {running.port}{_port_note(running)}"
+    )
 
 
 ROLE_CHOICE = click.Choice(list(roles.ROLES))
@@ -98,15 +159,24 @@ ROLE_CHOICE = click.Choice(list(roles.ROLES))
 @db.command()
 @click.option(
     "--role",
-    type=ROLE_CHOICE,
+    type=click.Choice([*roles.ROLES, "admin"]),
     default="analyst",
     show_default=True,
-    help="Who connects: analyst for BI tools, marketing for the e-mail list.",
+    help="Who connects: analyst for BI tools, marketing for the e-mail list, admin for "
+    "PGUSER (the administrator).",
 )
 def url(role: str) -> None:
-    """Print the connection URL (for psql, BI tools, ...); the password is in the
-    passfile (PGPASSFILE), or see `webshop db credentials ROLE`."""
-    click.echo(_cluster().url(settings.database(), roles.ROLES[role]))
+    """Print the connection URL (for psql, BI tools, ...) of the server dbt and webshop
+    use: the embedded one (its real port when it runs), or yours (PGHOST); the password is
+    in the passfile (PGPASSFILE), or see `webshop db credentials ROLE`."""
+    conn = settings.connection(role)
+    host, port = conn["host"], conn["port"]
+    if not port.isdigit():
+        raise click.ClickException(f"PGPORT must be a number, not {port!r}")
+    if settings.uses_embedded():
+        running = _cluster().running()
+        host, port = pg.LOOPBACK, str(running.port) if running else port
+    click.echo(pg.url(host, port, conn["dbname"], conn["user"]))
 
 
 @db.command()
@@ -120,14 +190,37 @@ def credentials(role: str) -> None:
         raise click.ClickException(
             f"no password for {user} in {cluster.passfile}: run `webshop db start` first"
         )
+    running = cluster.running()
     for key, value in [
         ("host", pg.LOOPBACK),
-        ("port", str(cluster.port)),
+        ("port", str(running.port if running else cluster.port)),
         ("database", settings.database()),
         ("user", user),
         ("password", password),
     ]:
         click.echo(f"{key:<9}{value}")
+
+
+@db.command()
+@click.option("--yes", is_flag=True, help="Do not ask.")
+def destroy(yes: bool) -> None:
+    """Stop the embedded server and delete its data (every database in it) and passwords.
+    `make clean` never does this; `webshop db start` begins afresh afterwards."""
+    cluster = _cluster()
+    if not cluster.is_initialised() and not cluster.passfile.exists():
+        click.echo(f"no embedded PostgreSQL data in {cluster.data_dir}; nothing to delete")
+        return
+    if not yes:
+        click.confirm(
+            f"delete the embedded PostgreSQL's data in {cluster.data_dir} (every database "
+            f"in it, raw data included) and its passwords in {cluster.passfile}?",
+            abort=True,
+        )
+    cluster.destroy()
+    warehouse = cluster.data_dir.parent
+    if warehouse.is_dir() and not any(warehouse.iterdir()):
+        warehouse.rmdir()
+    click.echo(f"deleted {cluster.data_dir} and {cluster.passfile}")
 
 
 @db.command("roles")
@@ -156,31 +249,56 @@ def deps_command(offline: bool) -> None:
 # -- raw data ---------------------------------------------------------------------------
 
 
-def _generator_options(func: Any) -> Any:
-    options = [
-        click.option("--seed", type=int, help="Random seed (default 42)."),
-        click.option(
-            "--scale",
-            type=click.FloatRange(min=0.0001, max=10),
-            help="Scale factor: 1 = ~20k customers and ~5M events in 120 days (default 0.01).",
-        ),
-        click.option(
-            "--start-date",
-            type=click.DateTime(formats=["%Y-%m-%d"]),
-            help="Day 0 (default 2026-01-05).",
-        ),
-        click.option("--no-faults", is_flag=True, help="Clean data: every fault rate 0."),
-        click.option(
-            "--fault",
-            "fault_rates",
-            multiple=True,
-            metavar="NAME=RATE",
-            help=f"Set one fault rate; NAME is one of {', '.join(FAULT_NAMES)}.",
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+_DEFAULT = GeneratorConfig()
+
+
+def _generator_options(start_date_help: str) -> Callable[[F], F]:
+    def decorate(func: F) -> F:
+        options = [
+            click.option("--seed", type=int, help=f"Random seed (default {_DEFAULT.seed})."),
+            click.option(
+                "--scale",
+                type=click.FloatRange(min=0.0001, max=10),
+                help="Scale factor: 1 = ~20k customers and ~5M events in 120 days "
+                f"(default {_DEFAULT.scale}).",
+            ),
+            click.option(
+                "--start-date",
+                type=click.DateTime(formats=["%Y-%m-%d"]),
+                help=start_date_help,
+            ),
+            click.option("--no-faults", is_flag=True, help="Clean data: every fault rate 0."),
+            click.option(
+                "--fault",
+                "fault_rates",
+                multiple=True,
+                metavar="NAME=RATE",
+                help=f"Set one fault rate; NAME is one of {', '.join(FAULT_NAMES)}.",
+            ),
+        ]
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+class NightDate(click.ParamType[date]):
+    """A batch date: YYYY-MM-DD, `today` or `yesterday` (UTC)."""
+
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        today = datetime.now(timezone.utc).date()
+        relative = {"today": today, "yesterday": today - timedelta(days=1)}
+        if str(value).lower() in relative:
+            return relative[str(value).lower()]
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a date (YYYY-MM-DD, today or yesterday)", param, ctx)
 
 
 def _config(
@@ -223,24 +341,42 @@ def _config(
 
 
 @cli.command()
-@click.option("--days", type=click.IntRange(min=1), required=True, help="Days to append.")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    help="Nights to append after what is loaded (with --until: at most this many).",
+)
+@click.option(
+    "--until",
+    type=NightDate(),
+    help="Load every missing night whose batch lands up to DATE (YYYY-MM-DD, today or "
+    "yesterday, UTC); run it again and it loads nothing.",
+)
+@click.option(
+    "--future",
+    is_flag=True,
+    help="Also load nights whose batch lands after now (replaying ahead of time).",
+)
 @click.option("--only-if-empty", is_flag=True, help="Load nothing if data is loaded already.")
-@_generator_options
-def load(days: int, only_if_empty: bool, **options: Any) -> None:
-    """Append the next DAYS daily batches after what is already loaded.
-
-    On an empty database without --start-date, day 0 is DAYS days before today (UTC),
-    so the newest batch is today's and source freshness holds."""
-    if options["start_date"] is None:
-        options["start_date"] = datetime.now(timezone.utc) - timedelta(days=days)
-        implicit_start = True
-    else:
-        implicit_start = False
-    config, overrides = _config(**options)
-    if implicit_start:
-        overrides.discard("start_date")
+@_generator_options(
+    "Day 0 on an empty database (default: DAYS nights before --until, else before today, "
+    "so that the newest batch is the latest one due)."
+)
+def load(
+    days: int | None, until: date | None, future: bool, only_if_empty: bool, **options: Any
+) -> None:
+    """Append daily batches (one per night) after what is loaded: the next DAYS nights, or
+    every night up to --until DATE. A night whose batch would land after now is only
+    loaded with --future; every timestamp stays inside the warehouse calendar (dbt vars
+    calendar_start and calendar_end). Each night is one transaction: an interrupted load
+    keeps the nights it finished, and the next run carries on from there."""
+    start_date = options["start_date"]
+    if days is None and until is None:
+        raise click.UsageError("say how much to load: --days N or --until DATE")
+    config, overrides = _config(**options)  # bad options: one line before connecting
     conninfo = settings.connection("loader")
     raw = settings.raw_schema()
+    calendar = settings.calendar()
 
     def progress(report: loader.DayReport) -> None:
         rows = sum(report.rows.values())
@@ -250,25 +386,58 @@ def load(days: int, only_if_empty: bool, **options: Any) -> None:
             f"  {report.seconds:5.1f}s{twice}"
         )
 
-    with loader.connect(conninfo) as conn:
-        first = loader.loaded_days(conn) if loader.stored_config(conn, raw) else 0
+    with _connect(conninfo) as conn:
+        stored = loader.stored_config(conn, raw)
+        first = loader.loaded_days(conn) if stored else 0
         if first and only_if_empty:
             click.echo(f"{first} days are loaded already; nothing to do (--only-if-empty)")
             return
+        if stored is not None:
+            loader.check_same(stored, config, overrides)
+        try:
+            plan = nights.plan(
+                stored_start=stored.start_date if stored else None,
+                loaded=first,
+                start=start_date.date() if start_date else None,
+                days=days,
+                until=until,
+                now=datetime.now(timezone.utc),
+                future=future,
+                calendar=calendar,
+            )
+        except nights.PlanError as exc:
+            raise click.ClickException(str(exc)) from None
+        if start_date is None:
+            config = dataclasses.replace(config, start_date=plan.start)
+        if plan.count == 0:
+            click.echo(
+                f"nothing to load: every night up to {plan.upto} is loaded"
+                if plan.first
+                else f"nothing to load: none of these nights lands by {plan.upto}"
+            )
+            if plan.note:
+                click.echo(plan.note)
+            return
         if not roles.raw_is_ready(conn, raw):
             _prepare_raw(raw)
-        click.echo(f"loading days {first}..{first + days - 1} into {settings.describe(conninfo)}")
-        reports = loader.load(conn, raw, days, config, overrides, progress)
+        last = plan.first + plan.count - 1
+        click.echo(
+            f"loading days {plan.first}..{last} (batches {plan.batch_date(plan.first)} .. "
+            f"{plan.batch_date(last)}) into {settings.describe(conninfo)}"
+        )
+        reports = loader.load(conn, raw, plan.count, config, overrides, progress)
     total = sum(sum(r.rows.values()) for r in reports)
     seconds = sum(r.seconds for r in reports)
     click.echo(f"loaded {len(reports)} days, {total:,} rows in {seconds:.1f}s")
+    if plan.note:
+        click.echo(plan.note)
 
 
 def _prepare_raw(raw: str) -> None:
     """Create the raw tables as the administrator: the loader may only append."""
     admin = settings.connection("admin")
     try:
-        with loader.connect(admin) as conn:
+        with _connect(admin) as conn:
             roles.prepare_raw(conn, raw)
     except (loader.LoadError, psycopg.errors.InsufficientPrivilege) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -287,7 +456,7 @@ def _prepare_raw(raw: str) -> None:
     required=True,
     help="Directory for one folder per delivery, one COPY text file per table.",
 )
-@_generator_options
+@_generator_options(f"Day 0 (default {_DEFAULT.start_date}).")
 def generate_command(days: int, first_day: int, out: Path, **options: Any) -> None:
     """Write daily batches as COPY text files instead of loading them."""
     config, _ = _config(**options)
@@ -308,9 +477,12 @@ def generate_command(days: int, first_day: int, out: Path, **options: Any) -> No
 @cli.command()
 @click.option("--yes", is_flag=True, help="Do not ask.")
 def reset(yes: bool) -> None:
-    """Drop the loaded raw data (only if this loader created it)."""
+    """Drop the loaded raw data (only if this loader created it). What dbt built from it
+    stays until `dbt build --full-refresh` rebuilds it from the next load (a plain `dbt
+    build` stops and says so)."""
     raw = settings.raw_schema()
-    with loader.connect(settings.connection("admin")) as conn:
+    dbt_schema = settings.dbt_schema()
+    with _connect(settings.connection("admin")) as conn:
         if loader.stored_config(conn, raw) is None:
             click.echo("nothing loaded by webshop here; nothing to reset")
             return
@@ -319,14 +491,25 @@ def reset(yes: bool) -> None:
         with conn.cursor() as cur:
             for schema in (raw, loader.META_SCHEMA):
                 cur.execute(sql.SQL("drop schema {} cascade").format(sql.Identifier(schema)))
+        built = conn.execute(
+            "select count(*) from pg_namespace where nspname = %s or nspname like %s",
+            (dbt_schema, dbt_schema.replace("_", "\\_") + "\\_%"),
+        ).fetchone()
     click.echo(f"dropped {raw} and {loader.META_SCHEMA}")
+    if built and built[0]:
+        click.echo(
+            f"next: `webshop load --days N`, then `dbt build --full-refresh` ({dbt_schema}_* "
+            "still holds what was built from the old data)"
+        )
+    else:
+        click.echo("next: `webshop load --days N`")
 
 
 @cli.command()
 def summary() -> None:
     """Show what was loaded and what dbt built."""
     raw = settings.raw_schema()
-    with loader.connect(settings.connection("transformer")) as conn, conn.cursor() as cur:
+    with _connect(settings.connection("transformer")) as conn, conn.cursor() as cur:
         if loader.stored_config(conn, raw) is None:
             raise click.ClickException("nothing loaded yet: run `webshop load --days N`")
         cur.execute(
@@ -373,7 +556,7 @@ def scrub_closed_accounts() -> None:
     e-mail, phone and street of every version, IP address and user agent of every event.
     The only update raw ever gets; run as the administrator (PGUSER). Prints counts."""
     raw = settings.raw_schema()
-    with loader.connect(settings.connection("admin")) as conn:
+    with _connect(settings.connection("admin")) as conn:
         if loader.stored_config(conn, raw) is None:
             raise click.ClickException("nothing loaded yet: nothing to scrub")
         done = erasure.scrub_closed_accounts(conn, raw)
@@ -476,7 +659,7 @@ def marts(names: tuple[str, ...], rows: int) -> None:
     if unknown:
         raise click.ClickException(f"no mart {unknown[0]!r}; the marts are: {', '.join(MARTS)}")
     schema = f"{settings.dbt_schema()}_marts"
-    with loader.connect(settings.connection("transformer")) as conn, conn.cursor() as cur:
+    with _connect(settings.connection("transformer")) as conn, conn.cursor() as cur:
         for name in names or tuple(MARTS):
             mart = MARTS[name]
             if conn.execute("select to_regclass(%s)", (f"{schema}.{name}",)).fetchone() == (None,):
@@ -511,13 +694,19 @@ def main() -> None:
     """Entry point: click's errors, and ours, as one line each."""
     try:
         cli.main(standalone_mode=False)
+    except (Interrupted, KeyboardInterrupt):
+        # Each night is one transaction: what was loaded stays, the rest was rolled back.
+        if sys.stderr.isatty():
+            click.echo(err=True)  # after the terminal's ^C
+        click.echo("webshop: aborted", err=True)
+        sys.exit(130)
     except click.exceptions.Abort:
         click.echo("webshop: aborted", err=True)
         sys.exit(1)
     except click.ClickException as exc:
         click.echo(f"webshop: error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
-    except (loader.LoadError, pg.PgError, names.InvalidName) as exc:
+    except (loader.LoadError, pg.PgError, names.InvalidName, settings.SettingsError) as exc:
         click.echo(f"webshop: error: {exc}", err=True)
         sys.exit(1)
     except psycopg.Error as exc:

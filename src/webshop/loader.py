@@ -23,6 +23,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import multiprocessing
+import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -52,30 +54,46 @@ class DayReport:
     seconds: float
 
 
-def connect(conninfo: dict[str, str]) -> psycopg.Connection[Any]:
+def connect(conninfo: dict[str, str], embedded: bool = True) -> psycopg.Connection[Any]:
+    """An autocommit connection; a failure is a LoadError whose hints fit the embedded
+    server (`embedded`) or a server of your own."""
     try:
         # Autocommit: each day's `conn.transaction()` is then a real transaction, so an
         # interrupted load keeps every day it finished.
         return psycopg.connect(**conninfo, connect_timeout=5, autocommit=True)  # type: ignore[arg-type]
     except psycopg.OperationalError as exc:
-        raise LoadError(connect_error(conninfo, exc)) from None
+        raise LoadError(connect_error(conninfo, exc, embedded)) from None
 
 
-def connect_error(conninfo: dict[str, str], exc: psycopg.OperationalError) -> str:
+def connect_error(
+    conninfo: dict[str, str], exc: psycopg.OperationalError, embedded: bool = True
+) -> str:
     """One line: why the connection failed, and what to do; a refused password names the
-    role and where its password is looked up."""
+    role and where its password is looked up. Only the embedded server's hints say to
+    start it."""
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
     reason = lines[0] if lines else type(exc).__name__
     where = f"PostgreSQL at {conninfo['host']}:{conninfo['port']} (database {conninfo['dbname']})"
     if "password" in reason:
-        passfile = conninfo.get("passfile") or "PGPASSFILE, else ~/.pgpass"
+        passfile = conninfo.get("passfile") or os.environ.get("PGPASSFILE") or "~/.pgpass"
+        fix = (
+            "`webshop db start` writes the embedded server's"
+            if embedded
+            else "a DBA sets it (\\password in psql) and you add it there"
+        )
         return (
             f"{where} refused role {conninfo['user']}: its password is missing or wrong "
-            f"(looked up in {passfile}); for the embedded server `webshop db start` writes them"
+            f"(looked up in {passfile}); {fix}"
+        )
+    if embedded:
+        return (
+            f"cannot connect to {where} as {conninfo['user']}: {reason}; start the embedded "
+            "server with `webshop db start` (or `make db-start`), or point PGHOST, PGPORT and "
+            "PGDATABASE at your own"
         )
     return (
-        f"cannot connect to {where} as {conninfo['user']}: {reason}; start the embedded one "
-        "with `make db-start`, or set PGHOST/PGPORT/PGDATABASE and a passfile."
+        f"cannot connect to {where} as {conninfo['user']}: {reason}; check PGHOST, PGPORT "
+        "and PGDATABASE"
     )
 
 
@@ -233,7 +251,7 @@ def load(
         prepare(conn, raw, requested)
         config = requested
     else:
-        _check_same(stored, requested, overrides)
+        check_same(stored, requested, overrides)
         check_contract(conn, raw)
         prepare_tables(conn, raw)  # an older version's database lacks the state table
         config = stored
@@ -250,11 +268,19 @@ def load(
 
 def _simulate(sim: Simulation, days: int, out: Connection) -> None:
     """In the generator process: each day's batches; the last day's come with the
-    snapshot that the same transaction stores (where the next load starts from)."""
-    for left in range(days - 1, -1, -1):
-        batches = sim.next_day()
-        out.send((batches, sim.snapshot() if left == 0 else None))
-    out.close()
+    snapshot that the same transaction stores (where the next load starts from).
+
+    Ctrl-C is the loading process's to handle (it stops this one); a loading process
+    that is gone (killed) closes the pipe, and this one ends without a word."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    try:
+        for left in range(days - 1, -1, -1):
+            batches = sim.next_day()
+            out.send((batches, sim.snapshot() if left == 0 else None))
+        out.close()
+    except (BrokenPipeError, ConnectionResetError):
+        os._exit(0)
 
 
 def _simulated_ahead(sim: Simulation, days: int) -> Iterator[tuple[list[Batch], bytes | None]]:
@@ -264,7 +290,13 @@ def _simulated_ahead(sim: Simulation, days: int) -> Iterator[tuple[list[Batch], 
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
     generator = context.Process(target=_simulate, args=(sim, days, send), daemon=True)
-    generator.start()
+    # SIGINT is held back while forking, so that the generator never sees one (it ignores
+    # them from its first line); a Ctrl-C meanwhile reaches this process right after.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        generator.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     send.close()
     try:
         for _ in range(days):
@@ -321,7 +353,8 @@ def _load_day(
     )
 
 
-def _check_same(stored: GeneratorConfig, requested: GeneratorConfig, overrides: set[str]) -> None:
+def check_same(stored: GeneratorConfig, requested: GeneratorConfig, overrides: set[str]) -> None:
+    """The settings the user asked for (`overrides`) must be those of the loaded data."""
     for name in sorted(overrides):
         if getattr(stored, name) != getattr(requested, name):
             raise LoadError(

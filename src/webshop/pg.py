@@ -38,6 +38,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import psycopg
 from psycopg import sql
@@ -198,6 +199,25 @@ def write_passfile(path: Path, passwords: dict[str, str], port: int) -> None:
         raise
 
 
+def url(host: str, port: int | str, database: str, user: str) -> str:
+    """A libpq connection URL without a password (libpq finds it in the passfile); a host
+    that is a socket directory or an IPv6 address is written the way libpq reads it."""
+    if host.startswith("/"):
+        host = quote(host, safe="")
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"postgresql://{quote(user, safe='')}@{host}:{port}/{quote(database, safe='')}"
+
+
+@dataclass(frozen=True)
+class Running:
+    """A running server as it describes itself in postmaster.pid."""
+
+    pid: int
+    data_dir: Path
+    port: int
+
+
 @dataclass(frozen=True)
 class Cluster:
     """One data directory served by one set of PostgreSQL binaries on port `port`."""
@@ -221,7 +241,7 @@ class Cluster:
 
     def url(self, database: str = "webshop", user: str = SUPERUSER) -> str:
         """A URL without the password (libpq finds it in the passfile)."""
-        return f"postgresql://{user}@{LOOPBACK}:{self.port}/{database}"
+        return url(LOOPBACK, self.port, database, user)
 
     def passwords(self) -> dict[str, str]:
         return read_passfile(self.passfile)
@@ -482,6 +502,21 @@ class Cluster:
             pass
         return pid
 
+    def running(self) -> Running | None:
+        """The server running on this data directory, with the port and data directory
+        it really uses (postmaster.pid: pid, data directory, start time, port, ...),
+        whatever this object's port says; None when it is not running."""
+        pid = self.pid()
+        if pid is None:
+            return None
+        try:
+            lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
+        except OSError:
+            return None
+        port = int(lines[3]) if len(lines) > 3 and lines[3].strip().isdigit() else self.port
+        data_dir = Path(lines[1]) if len(lines) > 1 and lines[1] else self._real_data_dir()
+        return Running(pid=pid, data_dir=data_dir, port=port)
+
     def start(self, listen: str = LOOPBACK) -> bool:
         """Start the server (initialising it first); True when it was not running yet.
 
@@ -489,16 +524,17 @@ class Cluster:
         every connection needs a password. A data directory from an older version (trust,
         no password) gets a superuser password and the password-only pg_hba.conf."""
         addresses = listen_addresses(listen)
+        if self.pid() is None and not port_is_free(self.port):
+            # Before initdb: nothing is created for a server that cannot start.
+            raise PgError(
+                f"port {self.port} on 127.0.0.1 is taken by another program; "
+                "set PGPORT to a free port"
+            )
         self.init()
         self._check_reachable()
         if self.pid() is not None:
             self._secure_running()
             return False
-        if not port_is_free(self.port):
-            raise PgError(
-                f"port {self.port} on 127.0.0.1 is taken by another program; "
-                "set PGPORT to a free port"
-            )
         if self._hba_trusts() or SUPERUSER not in self.passwords():
             # An older data directory, or the passfile was lost: (re)set the superuser's
             # password in single-user mode, before anybody can connect.

@@ -8,19 +8,45 @@ server's `.warehouse/pgpass` when it exists, else ~/.pgpass.
 
 Every name that reaches SQL (PGDATABASE, DBT_SCHEMA, WEBSHOP_RAW_SCHEMA) must be a plain
 name; anything else is refused with one line before a connection is made.
+
+The project is the directory holding dbt_project.yml: the current one or the nearest
+parent (WEBSHOP_PROJECT_DIR overrides), so `webshop` works from any subfolder.
 """
 
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
+
+import yaml
 
 from webshop import names
 from webshop.pg import DEFAULT_PORT, SUPERUSER
 from webshop.roles import MAX_DBT_SCHEMA, ROLES
 
-PROJECT_DIR = Path(os.environ.get("WEBSHOP_PROJECT_DIR", Path.cwd()))
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
+# The warehouse calendar when dbt_project.yml does not say (vars calendar_start/_end).
+CALENDAR = (date(2000, 1, 1), date(2099, 12, 31))
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message is one line."""
+
+
+def find_project(start: Path) -> Path:
+    """The nearest directory holding dbt_project.yml, `start` included; `start` if none."""
+    for directory in (start, *start.parents):
+        if (directory / "dbt_project.yml").is_file():
+            return directory
+    return start
+
+
+PROJECT_DIR = (
+    Path(os.environ["WEBSHOP_PROJECT_DIR"])
+    if os.environ.get("WEBSHOP_PROJECT_DIR")
+    else find_project(Path.cwd())
+)
 
 
 def connection(role: str = "admin") -> dict[str, str]:
@@ -63,6 +89,36 @@ def pgdata() -> Path:
 def embedded_passfile() -> Path:
     """The embedded server's passfile (pg.Cluster.passfile)."""
     return pgdata().parent / "pgpass"
+
+
+def uses_embedded() -> bool:
+    """Whether libpq's variables point at the embedded server: PGHOST unset, or a local
+    host where the embedded data directory exists. Otherwise it is a server of your own,
+    and no hint suggests `webshop db start`."""
+    host = os.environ.get("PGHOST")
+    if not host:
+        return True
+    return host in LOCAL_HOSTS and (pgdata() / "PG_VERSION").exists()
+
+
+def calendar() -> tuple[date, date]:
+    """The first and last day the warehouse covers (dbt vars calendar_start and
+    calendar_end in dbt_project.yml; a raw row outside them is quarantined)."""
+    project = PROJECT_DIR / "dbt_project.yml"
+    try:
+        found = (yaml.safe_load(project.read_text()) or {}).get("vars") or {}
+    except (OSError, yaml.YAMLError):
+        found = {}
+    bounds = []
+    for name, default in zip(("calendar_start", "calendar_end"), CALENDAR, strict=True):
+        value = found.get(name, default)
+        try:
+            bounds.append(value if isinstance(value, date) else date.fromisoformat(str(value)))
+        except ValueError:
+            raise SettingsError(
+                f"var {name} in {project} is not a date (YYYY-MM-DD): {value!r}"
+            ) from None
+    return bounds[0], bounds[1]
 
 
 def describe(conn: dict[str, str]) -> str:

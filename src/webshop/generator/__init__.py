@@ -21,12 +21,27 @@ later without replaying, keep a `Simulation`'s snapshot:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 from . import _snapshot
 from ._config import Batch, Faults, GeneratorConfig
-from ._sim import KNOWN_EVENT_TYPES, Sim
+from ._sim import EXTRACTION_DELAY, EXTRACTION_SPREAD, HISTORY_DAYS, KNOWN_EVENT_TYPES, Sim
 
-__all__ = ["KNOWN_EVENT_TYPES", "Batch", "Faults", "GeneratorConfig", "Simulation", "generate"]
+__all__ = [
+    "HISTORY_DAYS",
+    "KNOWN_EVENT_TYPES",
+    "LATEST_EXTRACTION",
+    "Batch",
+    "Faults",
+    "GeneratorConfig",
+    "Simulation",
+    "generate",
+]
+
+# Day d's batch is stamped (extracted) after midnight UTC of start_date + d + 1, never
+# later than this into that day. The shop before day 0 holds rows created up to
+# HISTORY_DAYS days earlier.
+LATEST_EXTRACTION = timedelta(microseconds=EXTRACTION_DELAY + EXTRACTION_SPREAD)
 
 
 def generate(config: GeneratorConfig, first_day: int = 0, n_days: int = 1) -> Iterator[Batch]:

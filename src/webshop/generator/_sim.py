@@ -43,6 +43,11 @@ SEARCH = "SEARCH"
 KNOWN_EVENT_TYPES = (PAGE_VIEW, ADD, REMOVE, SIGN_UP, RELATED, RECENT, PERSONAL, SEARCH)
 
 SIM_DAYS = 120  # the horizon the scale's totals refer to
+# Day d's batch is extracted between 00:03 and 00:20 UTC of day d + 1.
+EXTRACTION_DELAY = 3 * MINUTE
+EXTRACTION_SPREAD = 17 * MINUTE
+# The shop before day 0 holds rows created up to this many days earlier (the catalogue).
+HISTORY_DAYS = 1095
 
 # An event before id assignment: (timestamp, type, prefix cell, rest of the JSON text).
 # The cell holds the visitor part ('{"user-agent": "...", "ip": "...", "customer-id": 7');
@@ -271,7 +276,7 @@ class Sim:
                 self._delete(c, c.updated)
         # products: most of the catalogue, built up over three years
         n_p0 = max(28, round(0.92 * n_products))
-        for created in sorted(-SECOND - int(1095 * DAY * r()) for _ in range(n_p0)):
+        for created in sorted(-SECOND - int(HISTORY_DAYS * DAY * r()) for _ in range(n_p0)):
             p = self._add_product(created)
             if r() < 0.85:
                 p.updated = rng.randint(created, -SECOND)
@@ -297,7 +302,7 @@ class Sim:
         job delivers that batch twice."""
         self.day = day
         self.day0 = day0 = day * DAY
-        extracted = day0 + DAY + 3 * MINUTE + self.xrng.randrange(17 * MINUTE)
+        extracted = day0 + DAY + EXTRACTION_DELAY + self.xrng.randrange(EXTRACTION_SPREAD)
         weekday = (self.weekday0 + day) % 7
         hours = data.HOURS_WEEKEND if weekday >= 5 else data.HOURS_WEEKDAY
         self.hour_cum = list(accumulate(hours))
