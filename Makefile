@@ -14,7 +14,7 @@ ifeq ($(PGHOST),)
 export PGPASSFILE ?= $(CURDIR)/.warehouse/pgpass
 endif
 
-.PHONY: setup demo test lint db-start db-stop db-status db-url load-day build docs dashboard clean
+.PHONY: setup metricflow demo test lint db-start db-stop db-status db-url load-day build docs dashboard clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,17 @@ profiles.yml: profiles.yml.example
 
 setup: $(VENV)/.installed profiles.yml
 	webshop deps
+
+# MetricFlow (`mf`, the semantic layer's query tool) in a virtualenv of its own: its pins
+# are not the project's (requirements-mf.lock). `make metricflow`, then `dbt parse` and
+# `.venv-mf/bin/mf query --metrics orders,revenue --group-by metric_time__week`.
+VENV_MF := .venv-mf
+$(VENV_MF)/.installed: requirements-mf.lock
+	$(PYTHON) -m venv $(VENV_MF)
+	$(VENV_MF)/bin/pip install --quiet --disable-pip-version-check -r requirements-mf.lock
+	touch $@
+
+metricflow: $(VENV_MF)/.installed
 
 # The embedded PostgreSQL is used unless PGHOST points at another server.
 db-start: setup
@@ -63,7 +74,7 @@ lint: setup
 	mypy
 	sqlfluff lint models macros analyses tests snapshots
 
-test: setup
+test: setup metricflow
 	pytest
 
 clean:
