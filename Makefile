@@ -1,11 +1,14 @@
 # Two commands matter: `make demo` (the whole pipeline on an embedded PostgreSQL)
-# and `make test` (lint, unit and end-to-end tests). The rest are the steps they use.
+# and `make test` (lint, unit and end-to-end tests). The rest are the steps they use;
+# `make help` lists them.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 DAYS ?= 14
 SCALE ?= 0.01
+DAGSTER_PORT ?= 3000
+DAGSTER_HOME := $(CURDIR)/.warehouse/dagster
 export PATH := $(BIN):$(PATH)
 export DBT_PROFILES_DIR := $(CURDIR)
 # The embedded server's passwords (written by `webshop db start`), for dbt and psql; with
@@ -14,7 +17,12 @@ ifeq ($(PGHOST),)
 export PGPASSFILE ?= $(CURDIR)/.warehouse/pgpass
 endif
 
-.PHONY: setup metricflow demo test lint db-start db-stop db-status db-url load-day build docs dashboard clean
+.PHONY: help setup metricflow demo test lint db-start db-stop db-status db-url load-day build \
+	docs orchestrate dashboard system-deps clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z][a-z -]*:.*## / {printf "  make %-25s %s\n", $$1, $$2}' \
+		$(MAKEFILE_LIST)
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +35,7 @@ profiles.yml: profiles.yml.example
 	@if [ -f $@ ]; then cp $@ $@.bak && echo "profiles.yml: updated from profiles.yml.example (old one: profiles.yml.bak)"; fi
 	cp profiles.yml.example profiles.yml
 
-setup: $(VENV)/.installed profiles.yml
+setup: $(VENV)/.installed profiles.yml ## Virtualenv, dbt packages, profiles.yml
 	webshop deps
 
 # MetricFlow (`mf`, the semantic layer's query tool) in a virtualenv of its own: its pins
@@ -39,44 +47,68 @@ $(VENV_MF)/.installed: requirements-mf.lock
 	$(VENV_MF)/bin/pip install --quiet --disable-pip-version-check -r requirements-mf.lock
 	touch $@
 
-metricflow: $(VENV_MF)/.installed
+metricflow: $(VENV_MF)/.installed ## MetricFlow (mf) in .venv-mf, from requirements-mf.lock
 
 # The embedded PostgreSQL is used unless PGHOST points at another server.
-db-start: setup
+db-start: setup ## Start the embedded PostgreSQL (skipped when PGHOST is set)
 	$(if $(PGHOST),@echo "PGHOST=$(PGHOST): using that server",webshop db start)
 
-db-stop db-status db-url: $(VENV)/.installed
+db-stop db-status db-url: $(VENV)/.installed ## The embedded server: stop, status, URL
 	webshop db $(subst db-,,$@)
 
-demo: db-start
+demo: db-start ## Load 14 days, dbt build, show the marts
 	webshop load --days $(DAYS) --scale $(SCALE) --only-if-empty
 	dbt build
 	webshop summary
 	webshop marts
 
 # Replay the next night: one more batch, then an incremental build.
-load-day: db-start
+load-day: db-start ## Load the next night, then dbt build
 	webshop load --days 1
 	dbt build
 
-docs: db-start
+docs: db-start ## dbt docs on http://localhost:8080
 	dbt docs generate
 	dbt docs serve --port 8080
 
 # The dashboards (dashboards/, Evidence): built from the current marts, served on 127.0.0.1.
 DASHBOARD_PORT ?= 3001
-dashboard: db-start
+dashboard: db-start ## Build the dashboards and serve them on http://127.0.0.1:$DASHBOARD_PORT (3001)
 	python -m webshop.dashboard --port $(DASHBOARD_PORT)
 
-lint: setup
-	ruff check src pytests
-	ruff format --check src pytests
+# The Dagster UI and daemon: the nightly schedule, backfills, run history and alerts
+# (orchestration/). Run history lives in .warehouse/dagster.
+orchestrate: db-start ## Dagster UI on http://127.0.0.1:$DAGSTER_PORT (default 3000)
+	mkdir -p $(DAGSTER_HOME)
+	cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	@echo "Dagster UI: http://127.0.0.1:$(DAGSTER_PORT) (nightly at 00:30 UTC while it runs; Ctrl-C stops it)"
+	DAGSTER_HOME=$(DAGSTER_HOME) dagster dev -w orchestration/workspace.yaml \
+		-h 127.0.0.1 -p $(DAGSTER_PORT)
+
+lint: setup ## ruff, mypy, sqlfluff
+	ruff check src orchestration pytests
+	ruff format --check src orchestration pytests
 	mypy
 	sqlfluff lint models macros analyses tests snapshots
 
-test: setup metricflow
+# What some tests need besides Python: Debian's PostgreSQL 15 server binaries and Chromium.
+# Installed when missing if we are root with apt-get; otherwise those tests are skipped.
+system-deps: ## Install PostgreSQL 15, Chromium and Node.js for the tests (root, apt-get)
+	@missing=""; \
+	[ -x /usr/lib/postgresql/15/bin/postgres ] || missing="$$missing postgresql-15"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else \
+		echo "not installed:$$missing (the tests that need them are skipped)"; \
+	fi
+
+test: setup metricflow system-deps ## Lint, unit and end-to-end tests
 	pytest
 
-clean:
+clean: ## Stop the server; delete build output and the warehouse data
 	-webshop db stop
 	rm -rf target dbt_packages logs .warehouse

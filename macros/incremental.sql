@@ -25,7 +25,10 @@
         extracted_at timestamptz not null,
         raw_rows bigint not null,
         primary key (model_name, source_table, extracted_at)
-    )
+    );
+    -- when the model read the batch (the nightly reconciliation checks the latest ones)
+    alter table {{ batch_ledger() }}
+    add column if not exists recorded_at timestamptz not null default now()
 {% endmacro %}
 
 
@@ -121,17 +124,34 @@
 
 {% macro record_batches() %}
     {#- Post-hook of every model: an incremental model (or the batch catalogue) records in
-        its ledger what it has now read, inside the transaction that wrote its rows. -#}
+        its ledger what it has now read, inside the transaction that wrote its rows; a batch
+        it read before keeps its entry (and the moment it was first read). -#}
     {%- if model.config.meta.get('is_batch_catalogue') -%}
-        delete from {{ batch_ledger() }} where model_name = '{{ model.name }}';
-        insert into {{ batch_ledger() }} (model_name, source_table, extracted_at, raw_rows)
-        select '{{ model.name }}', source_table, extracted_at, raw_rows from {{ this }}
+        {{ replace_ledger('select source_table, extracted_at, raw_rows from ' ~ this) }}
     {%- elif model.config.materialized == 'incremental' and ledger_inputs(model) -%}
-        delete from {{ batch_ledger() }} where model_name = '{{ model.name }}';
-        insert into {{ batch_ledger() }} (model_name, source_table, extracted_at, raw_rows)
-        select '{{ model.name }}', source_table, extracted_at, raw_rows
-        from ({{ readable_batches(model) }}) as readable
+        {{ replace_ledger(readable_batches(model)) }}
     {%- endif -%}
+{% endmacro %}
+
+
+{% macro replace_ledger(batches) %}
+    {#- The model's ledger becomes `batches` (source_table, extracted_at, raw_rows). -#}
+    delete from {{ batch_ledger() }} as recorded
+    where
+        recorded.model_name = '{{ model.name }}'
+        and (recorded.source_table, recorded.extracted_at, recorded.raw_rows) not in (
+            select * from ({{ batches }}) as readable
+        );
+    insert into {{ batch_ledger() }} (model_name, source_table, extracted_at, raw_rows)
+    select '{{ model.name }}', readable.source_table, readable.extracted_at, readable.raw_rows
+    from ({{ batches }}) as readable
+    where not exists (
+        select 1 from {{ batch_ledger() }} as recorded
+        where
+            recorded.model_name = '{{ model.name }}'
+            and recorded.source_table = readable.source_table
+            and recorded.extracted_at = readable.extracted_at
+    )
 {% endmacro %}
 
 
@@ -199,6 +219,8 @@
 
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ source }};
+
+    {{ record_written_units(source, unit, since) }}
 {% endmacro %}
 
 
@@ -214,9 +236,10 @@
 {% endmacro %}
 
 
-{% macro lateral_rows(relation, key, column, since, outer, alias) %}
+{% macro lateral_rows(relation, key, column, since, outer, alias, outer_key=none) %}
     {#- Joins each row of `outer` to the rows of `relation` with the same `key` and
-        `column` >= `since`, as `alias`: one index lookup on (key, column) per outer row.
+        `column` >= `since`, as `alias`: one index lookup on (key, column) per outer row
+        (`outer_key`: the outer relation's name for the key, when it is another).
         `offset 0` keeps PostgreSQL from flattening the subquery into a join over the
         whole relation, which it prefers because it cannot know how recent `since` is.
         Pass a model, not a CTE: a CTE read twice is materialized and scanned whole per
@@ -225,7 +248,7 @@
         select candidate.*
         from {{ relation }} as candidate
         where
-            candidate.{{ key }} = {{ outer }}.{{ key }}
+            candidate.{{ key }} = {{ outer }}.{{ outer_key or key }}
             and candidate.{{ column }} >= {{ since }}
         offset 0
     ) as {{ alias }}

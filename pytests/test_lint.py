@@ -17,8 +17,8 @@ BIN = Path(sys.executable).parent
 @pytest.mark.parametrize(
     "command",
     [
-        ["ruff", "check", "src", "pytests"],
-        ["ruff", "format", "--check", "src", "pytests"],
+        ["ruff", "check", "src", "orchestration", "pytests"],
+        ["ruff", "format", "--check", "src", "orchestration", "pytests"],
         ["mypy"],
     ],
     ids=["ruff-check", "ruff-format", "mypy"],

@@ -8,6 +8,7 @@
             {'columns': ['customer_id', 'event_at']},
             {'columns': ['product_id', 'event_at']},
             {'columns': ['_extracted_at']},
+            {'columns': ['event_id']},
         ],
     )
 }}

@@ -14,21 +14,32 @@
 -- model has not read get their losing deliveries again.
 with
 
-events as (
-    select * from {{ ref('stg_webshop__events') }}
+{% if is_incremental() -%}
+-- The event ids with a delivery this model has not read, then their deliveries that are
+-- not in force, one id at a time through the event_id index.
+touched as (
+    select distinct event_id
+    from {{ ref('stg_webshop__events') }}
+    where {{ is_unread('_extracted_at', 'event') }}
 ),
 
 superseded as (
-    select * from events
-    where
-        not is_in_force
-        {%- if is_incremental() %}
-        and event_id in (
-            select delivered.event_id from events as delivered
-            where {{ is_unread('delivered._extracted_at', 'event') }}
-        )
-        {%- endif %}
+    select deliveries.*
+    from touched
+    cross join lateral (
+        select candidate.*
+        from {{ ref('stg_webshop__events') }} as candidate
+        where candidate.event_id = touched.event_id and not candidate.is_in_force
+        offset 0
+    ) as deliveries
 )
+{%- else %}
+
+superseded as (
+    select * from {{ ref('stg_webshop__events') }}
+    where not is_in_force
+)
+{%- endif %}
 
 select
     event_id,

@@ -36,7 +36,7 @@ observed as (
     from products
 ),
 
-weeks as (
+weeks as materialized (
     select distinct
         calendar.iso_week_start_date as week_start,
         cast(calendar.iso_week_start_date as timestamp) at time zone 'UTC' as week_start_at,
@@ -65,7 +65,7 @@ product_weeks as (
 ),
 
 -- Range of the versions in force at some moment of the week.
-ranges as (
+ranges as materialized (
     select
         product_weeks.week_start,
         product_weeks.product_id,
@@ -81,7 +81,7 @@ ranges as (
 ),
 
 -- What changed during the week: the versions that came into force in it.
-changes as (
+changes as materialized (
     select
         product_weeks.week_start,
         product_weeks.product_id,

@@ -4,7 +4,10 @@
         incremental_strategy='replace_from',
         unique_key='customer_id',
         replace_from_column='session_start',
-        indexes=[{'columns': ['customer_id', 'session_start']}],
+        indexes=[
+            {'columns': ['customer_id', 'session_start']},
+            {'columns': ['session_id']},
+        ],
     )
 }}
 -- depends_on: {{ ref('int_events__superseded') }}

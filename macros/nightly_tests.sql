@@ -1,0 +1,137 @@
+{#- Tests that cost the night.
+
+    An incremental run writes the rows of a few units (customers, products, versions, event
+    ids: the model's unique_key); the rest of the table was tested when it was written. So
+    each incremental model keeps, in `<target schema>.<model>__written`, the units its
+    latest run wrote (the incremental strategies below record them in the transaction that
+    writes the rows), and a data test on that model reads only the rows of those units
+    (get_where_subquery), through the index on the unit. A unique test on another column
+    reads every row that shares a value with the units written, so a new key is checked
+    against all the old ones. After a full build there is no such table: the tests read
+    everything. `--vars '{full_tests: true}'` makes every test read everything, whatever
+    the last run was (the weekly check, and `make test`). -#}
+
+{% macro written_units_relation(model_name) -%}
+    {{ adapter.quote(target.schema) }}.{{ adapter.quote(model_name ~ '__written') }}
+{%- endmacro %}
+
+
+{% macro record_written_units(temp_relation, unique_key, since=none) %}
+    {#- SQL: the units (unique_key values) an incremental run writes, and for a model that
+        replaces each unit's rows from some point on (strategy replace_from), that point:
+        kept, and analyzed, for the tests. -#}
+    {%- set written = written_units_relation(model.name) -%}
+    drop table if exists {{ written }};
+    create table {{ written }} as
+    select
+        {{ unique_key }} as written_unit
+        {%- if since %},
+        min({{ since }}) as written_from
+        {%- endif %}
+    from {{ temp_relation }}
+    group by {{ unique_key }};
+    analyze {{ written }};
+{% endmacro %}
+
+
+{% macro forget_written_units() %}
+    {#- Post-hook part: a model built whole has no units of its latest run (tests read all). -#}
+    {%- if model.config.materialized == 'incremental' and not is_incremental() -%}
+        drop table if exists {{ written_units_relation(model.name) }}
+    {%- endif -%}
+{% endmacro %}
+
+
+{% macro postgres__get_incremental_delete_insert_sql(arg_dict) %}
+    {#- dbt's delete+insert, which also records the units it writes. -#}
+    {{ get_delete_insert_merge_sql(
+        arg_dict["target_relation"], arg_dict["temp_relation"], arg_dict["unique_key"],
+        arg_dict["dest_columns"], arg_dict["incremental_predicates"]
+    ) }};
+    {{ record_written_units(arg_dict["temp_relation"], arg_dict["unique_key"]) }}
+{% endmacro %}
+
+
+{% macro tested_node() %}
+    {#- The model a generic test is attached to, or none. -#}
+    {%- set attached = model.get('attached_node') if model is mapping else none -%}
+    {{ return(graph.nodes.get(attached) if attached else none) }}
+{% endmacro %}
+
+
+{% macro incremental_source_of(node) %}
+    {#- The incremental model whose written units describe `node`'s new rows: the node
+        itself, or the incremental model a view selects from. -#}
+    {%- if node.config.materialized == 'incremental' -%}
+        {{ return(node) }}
+    {%- elif node.config.materialized == 'view' -%}
+        {%- for parent_id in node.depends_on.nodes -%}
+            {%- set parent = graph.nodes.get(parent_id) -%}
+            {%- if parent and parent.resource_type == 'model' and parent.config.materialized == 'incremental' -%}
+                {{ return(parent) }}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(none) }}
+{% endmacro %}
+
+
+{% macro rows_written_tonight(relation) %}
+    {#- SQL selecting the rows of `relation` (the model under test) that its latest
+        incremental run wrote, read through the index on the unit; '' when the test must
+        read everything. -#}
+    {%- if not execute or var('full_tests', false) -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set node = tested_node() -%}
+    {%- set source = incremental_source_of(node) if node else none -%}
+    {%- set unit = source.config.get('unique_key') if source else none -%}
+    {%- if not unit or unit is not string -%}
+        {{ return('') }}
+    {%- endif -%}
+    {#- asked of the database, not dbt's relation cache: the table comes and goes in the run -#}
+    {%- set written = written_units_relation(source.name) -%}
+    {%- if run_query("select to_regclass('" ~ written | replace("'", "''") ~ "') is not null").columns[0].values()[0] is not true -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set since = source.config.get('replace_from_column') -%}
+    {%- set rows -%}
+        select written_rows.*
+        from {{ written }} as written
+        {{ lateral_rows(
+            relation=relation, key=unit, column=since or unit,
+            since='written.written_from' if since else 'written.written_unit',
+            outer='written', alias='written_rows', outer_key='written_unit'
+        ) }}
+    {%- endset -%}
+    {%- set test = model.get('test_metadata') or {} -%}
+    {%- set column = (test.get('kwargs') or {}).get('column_name') -%}
+    {%- if test.get('name') == 'unique' and column and column != unit -%}
+        {#- every row that shares a value with a row written tonight -#}
+        {%- set rows -%}
+            select shared.*
+            from (select distinct tonight.{{ column }} from ({{ rows }}) as tonight) as tonight_values
+            cross join lateral (
+                select candidate.* from {{ relation }} as candidate
+                where candidate.{{ column }} = tonight_values.{{ column }}
+                offset 0
+            ) as shared
+        {%- endset -%}
+    {%- endif -%}
+    {{ return(rows) }}
+{% endmacro %}
+
+
+{% macro get_where_subquery(relation) -%}
+    {#- dbt's test filter (the `where` config), reading only the rows of tonight's units
+        when the model was built incrementally (see above). -#}
+    {%- set where = config.get('where', '') -%}
+    {%- set tonight = rows_written_tonight(relation) -%}
+    {%- if tonight -%}
+        (select * from ({{ tonight }}) as tonight{% if where %} where {{ where }}{% endif %}) dbt_subquery
+    {%- elif where -%}
+        (select * from {{ relation }} where {{ where }}) dbt_subquery
+    {%- else -%}
+        {{ relation }}
+    {%- endif -%}
+{%- endmacro %}
