@@ -17,8 +17,8 @@ ifeq ($(PGHOST),)
 export PGPASSFILE ?= $(CURDIR)/.warehouse/pgpass
 endif
 
-.PHONY: help setup demo test lint db-start db-stop db-status db-url db-destroy load-day \
-	build docs orchestrate dashboard system-deps clean
+.PHONY: help setup metricflow demo test lint db-start db-stop db-status db-url db-destroy \
+	load-day build docs orchestrate dashboard system-deps clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z][a-z -]*:.*## / {printf "  make %-25s %s\n", $$1, $$2}' \
@@ -37,6 +37,17 @@ profiles.yml: profiles.yml.example
 
 setup: $(VENV)/.installed profiles.yml ## Virtualenv, dbt packages, profiles.yml
 	webshop deps
+
+# MetricFlow (`mf`, the semantic layer's query tool) in a virtualenv of its own: its pins
+# are not the project's (requirements-mf.lock). `make metricflow`, then `dbt parse` and
+# `.venv-mf/bin/mf query --metrics orders,revenue --group-by metric_time__week`.
+VENV_MF := .venv-mf
+$(VENV_MF)/.installed: requirements-mf.lock
+	$(PYTHON) -m venv $(VENV_MF)
+	$(VENV_MF)/bin/pip install --quiet --disable-pip-version-check -r requirements-mf.lock
+	touch $@
+
+metricflow: $(VENV_MF)/.installed ## MetricFlow (mf) in .venv-mf, from requirements-mf.lock
 
 # The embedded PostgreSQL is used unless PGHOST points at another server.
 db-start: setup ## Start the embedded PostgreSQL (skipped when PGHOST is set)
@@ -100,7 +111,7 @@ system-deps: ## Install PostgreSQL 15, Chromium and Node.js for the tests (root,
 		echo "not installed:$$missing (the tests that need them are skipped)"; \
 	fi
 
-test: setup system-deps ## Lint, unit and end-to-end tests
+test: setup metricflow system-deps ## Lint, unit and end-to-end tests
 	pytest
 
 # Build output only, as `dbt clean` does; the data stays (`make db-destroy` deletes it).

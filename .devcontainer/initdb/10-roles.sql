@@ -36,6 +36,8 @@ alter role "webshop_loader" login nosuperuser nocreatedb nocreaterole noreplicat
 alter role "webshop_transformer" login nosuperuser nocreatedb nocreaterole noreplication nobypassrls connection limit -1;
 alter role "webshop_analyst" login nosuperuser nocreatedb nocreaterole noreplication nobypassrls connection limit 20;
 alter role "webshop_marketing" login nosuperuser nocreatedb nocreaterole noreplication nobypassrls connection limit 5;
+alter role "webshop_loader" set timezone = 'UTC';
+alter role "webshop_transformer" set timezone = 'UTC';
 alter role "webshop_analyst" set "default_transaction_read_only" = 'on';
 alter role "webshop_analyst" set "statement_timeout" = '5min';
 alter role "webshop_analyst" set "idle_in_transaction_session_timeout" = '15min';

@@ -50,8 +50,13 @@ LOOPBACK = "127.0.0.1"
 
 # A single-user warehouse on a laptop: memory for the sorts and hashes of a build, and no
 # replication, so tables that dbt creates and fills in one transaction skip the WAL
-# (wal_level=minimal). Passed at every start, so existing data directories get them too.
+# (wal_level=minimal). The server's clock is UTC whatever the host's time zone (initdb
+# copies the host's into postgresql.conf): a session that sets no time zone of its own
+# sees the warehouse's UTC days. Passed at every start, so existing data directories get
+# them too.
 SETTINGS = {
+    "timezone": "UTC",
+    "log_timezone": "UTC",
     "shared_buffers": "256MB",
     "work_mem": "256MB",
     "maintenance_work_mem": "512MB",

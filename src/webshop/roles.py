@@ -39,13 +39,17 @@ META_SCHEMA = "webshop_loader"
 # The schemas dbt builds into: <DBT_SCHEMA> and <DBT_SCHEMA>_<layer>.
 DBT_LAYERS = ("staging", "intermediate", "warehouse", "marts", "snapshots")
 
+# The warehouse's clock: every login role's sessions start in UTC on any server (the
+# readers through READER_SETTINGS). A client that sets PGTZ still gets its own time zone;
+# the marts and the semantic layer do not depend on it.
+ROLE_TIMEZONE = "UTC"
 # Session defaults of the roles people query with (BI tools, notebooks). A default, not a
 # cage: a session may change its own settings; what it may read or write is the grants'.
 READER_SETTINGS = {
     "default_transaction_read_only": "on",
     "statement_timeout": "5min",
     "idle_in_transaction_session_timeout": "15min",
-    "timezone": "UTC",
+    "timezone": ROLE_TIMEZONE,
 }
 CONNECTION_LIMITS = {"analyst": 20, "marketing": 5}
 
@@ -84,6 +88,12 @@ def role_statements() -> list[Statement]:
                 "alter role {} login nosuperuser nocreatedb nocreaterole noreplication"
                 " nobypassrls connection limit {}"
             ).format(_id(name), sql.SQL(str(int(CONNECTION_LIMITS.get(short, -1)))))
+        )
+    for short in ("loader", "transformer"):
+        statements.append(
+            sql.SQL("alter role {} set timezone = {}").format(
+                _id(ROLES[short]), sql.Literal(ROLE_TIMEZONE)
+            )
         )
     for short in ("analyst", "marketing"):
         for setting, value in READER_SETTINGS.items():

@@ -1,10 +1,7 @@
 with
 
 customers as (
-    select
-        *,
-        cast(date_trunc('month', created_at at time zone 'UTC') as date) as cohort_month
-    from {{ ref('dim_customer') }}
+    select * from {{ ref('dim_customer') }}
     where is_current and customer_id != -1
 ),
 

@@ -4,31 +4,6 @@ product_weeks as (
     select * from {{ ref('int_product_weeks') }}
 ),
 
-orders as (
-    select
-        order_id,
-        session_id,
-        placed_at
-    from {{ ref('fct_orders') }}
-    where session_id is not null
-),
-
-order_lines as (
-    select
-        order_id,
-        product_id
-    from {{ ref('fct_order_lines') }}
-),
-
-session_products as (
-    select
-        session_id,
-        product_id,
-        session_start,
-        first_add_at
-    from {{ ref('int_session_products') }}
-),
-
 products as (
     select
         product_id,
@@ -38,26 +13,16 @@ products as (
     where is_current
 ),
 
--- The first order of the session holding the product, placed at or after its first add
--- (from the orders side: a few per session, looked up by session and product).
+-- The order step per session and product: the first order of the session holding the
+-- product, placed at or after its first add.
 ordered_products as (
     select
-        session_products.session_start,
-        session_products.product_id,
-        session_products.first_add_at,
-        min(orders.placed_at) as first_order_at
-    from orders
-    inner join order_lines on orders.order_id = order_lines.order_id
-    inner join session_products
-        on
-            orders.session_id = session_products.session_id
-            and order_lines.product_id = session_products.product_id
-    where orders.placed_at >= session_products.first_add_at
-    group by
-        session_products.session_id,
-        session_products.session_start,
-        session_products.product_id,
-        session_products.first_add_at
+        session_start,
+        product_id,
+        first_add_at,
+        first_order_at
+    from {{ ref('fct_funnel_orders') }}
+    where first_order_at is not null
 ),
 
 weekly_orders as (

@@ -1,7 +1,8 @@
 with
 
 -- fct_sessions holds each session's first product view and its first cart add after a
--- product view (the funnel is ordered: a step counts only after the step before it).
+-- product view, fct_funnel_orders its first order after that add (the funnel is ordered:
+-- a step counts only after the step before it).
 sessions as (
     select
         session_id,
@@ -11,12 +12,13 @@ sessions as (
     from {{ ref('fct_sessions') }}
 ),
 
-orders as (
-    select
+-- The order step: the first order placed in the session at or after that first add.
+first_orders as (
+    select distinct
         session_id,
-        placed_at
-    from {{ ref('fct_orders') }}
-    where session_id is not null
+        session_first_order_at as first_order_at
+    from {{ ref('fct_funnel_orders') }}
+    where session_first_order_at is not null
 ),
 
 calendar as (
@@ -24,16 +26,6 @@ calendar as (
         date_day,
         iso_week_start_date
     from {{ ref('dim_date') }}
-),
-
-first_orders as (
-    select
-        orders.session_id,
-        min(orders.placed_at) as first_order_at
-    from orders
-    inner join sessions on orders.session_id = sessions.session_id
-    where orders.placed_at >= sessions.first_add_at
-    group by orders.session_id
 ),
 
 session_steps as (

@@ -20,9 +20,9 @@ select
     category,
     valid_from as changed_at,
     cast(valid_from at time zone 'UTC' as date) as changed_date,
-    previous_price,
+    cast(previous_price as numeric(12, 2)) as previous_price,
     price as new_price,
-    price - previous_price as price_change,
+    cast(price - previous_price as numeric(12, 2)) as price_change,
     cast((price - previous_price) / nullif(previous_price, 0) as numeric(18, 4))
         as price_change_share
 from versions

@@ -31,6 +31,9 @@ versions as (
         city,
         country_code,
         created_at,
+        -- The sign-up cohort, defined here once for every mart that groups by it.
+        cast({{ dbt.date_trunc('month', "created_at at time zone 'UTC'") }} as date)
+            as cohort_month,
         deleted_at,
         is_deleted,
         is_closed_account,
@@ -60,6 +63,7 @@ versions as (
         null as city,
         null as country_code,
         cast(null as timestamptz) as created_at,
+        cast(null as date) as cohort_month,
         cast(null as timestamptz) as deleted_at,
         false as is_deleted,
         false as is_closed_account,

@@ -225,7 +225,7 @@ select
         greatest(coalesce(cart_values.cart_value_added - cart_values.cart_value_removed, 0), 0)
         as numeric(38, 2)
     ) as cart_value_net,
-    coalesce(cart_values.units_removed_not_in_cart, 0) as units_removed_not_in_cart,
+    cast(coalesce(cart_values.units_removed_not_in_cart, 0) as bigint) as units_removed_not_in_cart,
     coalesce(cart_values.unpriced_cart_events, 0) as unpriced_cart_events,
     sessions._extracted_at
 from sessions
