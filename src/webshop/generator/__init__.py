@@ -16,17 +16,28 @@ later without replaying, keep a `Simulation`'s snapshot:
     saved = sim.snapshot()  # bytes
     ...
     sim = Simulation.resume(config, saved)  # sim.day == 30: next_day() gives day 30
+
+A loader takes `next_day_copy()` instead: the same deliveries as COPY text, made without
+building every row's Python values.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from . import _snapshot
-from ._config import Batch, Faults, GeneratorConfig
+from . import _output, _snapshot
+from ._config import Batch, CopyBatch, Faults, GeneratorConfig
 from ._sim import KNOWN_EVENT_TYPES, Sim
 
-__all__ = ["KNOWN_EVENT_TYPES", "Batch", "Faults", "GeneratorConfig", "Simulation", "generate"]
+__all__ = [
+    "KNOWN_EVENT_TYPES",
+    "Batch",
+    "CopyBatch",
+    "Faults",
+    "GeneratorConfig",
+    "Simulation",
+    "generate",
+]
 
 
 def generate(config: GeneratorConfig, first_day: int = 0, n_days: int = 1) -> Iterator[Batch]:
@@ -75,9 +86,21 @@ class Simulation:
     def next_day(self) -> list[Batch]:
         """Simulate day `day`; its deliveries: one batch, or the same batch twice when the
         EL job delivers it twice."""
-        batch, duplicate = self._sim.step(self._day)
+        day = self._step()
+        batch = _output.batch(day, self._sim.base)
+        return [batch, batch] if day.duplicate else [batch]
+
+    def next_day_copy(self) -> list[CopyBatch]:
+        """next_day's deliveries as COPY text, for a loader: the same rows, formatted as
+        `webshop.copytext.format_rows` does, without making them Python values first."""
+        day = self._step()
+        batch = _output.copy_batch(day, self._sim.base)
+        return [batch, batch] if day.duplicate else [batch]
+
+    def _step(self) -> _output.Day:
+        day = self._sim.step(self._day)
         self._day += 1
-        return [batch, batch] if duplicate else [batch]
+        return day
 
     def batches(self, n_days: int) -> Iterator[Batch]:
         """The deliveries of the next n_days days, as `generate` yields them."""
