@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
-from itertools import repeat
+from itertools import chain, repeat
 from operator import attrgetter
 from typing import Any
 
@@ -119,12 +119,19 @@ def format_columns(columns: Sequence[Sequence[Any]], *tail: Any) -> str:
     """format_rows of the rows that the `columns` (equally long, at least one) hold.
 
     Column by column: a column of one type is formatted by one C-level `map` (a text column
-    is escaped only when it holds a character to escape), and the lines are put together
-    by joins, so a row costs little more than its values' conversions."""
-    end = _end(tail)
+    is escaped only when it holds a character to escape), and the text is one join of
+    values and separators, so a row costs little more than its values' conversions."""
+    if len(set(map(len, columns))) != 1:
+        raise ValueError("columns of different lengths")
     if not columns[0]:
         return ""
-    return end.join(map("\t".join, zip(*map(_column, columns), strict=True))) + end
+    texts = list(map(_column, columns))
+    tab = repeat("\t")
+    parts = [texts[0]]
+    for text in texts[1:]:
+        parts += (tab, text)
+    parts.append(repeat(_end(tail)))
+    return "".join(chain.from_iterable(zip(*parts, strict=False)))  # the repeats never end
 
 
 def _end(tail: Sequence[Any]) -> str:

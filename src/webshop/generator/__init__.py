@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from . import _output, _snapshot
+from . import _output, _snapshot, _util
 from ._config import Batch, CopyBatch, Faults, GeneratorConfig
 from ._sim import KNOWN_EVENT_TYPES, Sim
 
@@ -86,15 +86,17 @@ class Simulation:
     def next_day(self) -> list[Batch]:
         """Simulate day `day`; its deliveries: one batch, or the same batch twice when the
         EL job delivers it twice."""
-        day = self._step()
-        batch = _output.batch(day, self._sim.base)
+        with _util.gc_paused():
+            day = self._step()
+            batch = _output.batch(day, self._sim.base)
         return [batch, batch] if day.duplicate else [batch]
 
     def next_day_copy(self) -> list[CopyBatch]:
         """next_day's deliveries as COPY text, for a loader: the same rows, formatted as
         `webshop.copytext.format_rows` does, without making them Python values first."""
-        day = self._step()
-        batch = _output.copy_batch(day, self._sim.base)
+        with _util.gc_paused():
+            day = self._step()
+            batch = _output.copy_batch(day, self._sim.base)
         return [batch, batch] if day.duplicate else [batch]
 
     def _step(self) -> _output.Day:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import operator
 from datetime import timedelta
-from itertools import compress, repeat
+from itertools import compress, count, islice, repeat
 from typing import TYPE_CHECKING
 
 from . import _data as data
@@ -52,10 +52,12 @@ def apply(sim: Sim, rows: dict[str, list[Row]], extracted: int) -> bool:
 
     if f.string_customer_id > 0:
         # the events whose visitor part does not end in a null customer-id (C-level maps)
-        anonymous = map(str.endswith, map(_IN_CELL, map(_CELL, source)), repeat("null"))
-        logged_in = list(compress(range(len(source)), map(operator.not_, anonymous)))
-        for j in picks(fr, len(logged_in), f.string_customer_id):
-            i = logged_in[j]
+        anonymous = bytes(map(str.endswith, map(_IN_CELL, map(_CELL, source)), repeat("null")))
+        logged_in = compress(count(), map(operator.not_, anonymous))
+        taken = 0
+        for j in picks(fr, len(anonymous) - anonymous.count(1), f.string_customer_id):
+            i = next(islice(logged_in, j - taken, None))  # the j-th logged-in event
+            taken = j + 1
             prefix, rest = source[i][2][0], source[i][3]
             cut = prefix.rindex(" ") + 1
             eid, kind, ts, _ = events[i]
