@@ -901,7 +901,8 @@ def test_copy_text_is_the_batches_rows_formatted() -> None:
         for batch, copy in zip(batches, copies, strict=True):
             for table in contract.TABLES:
                 expected = format_rows(batch.rows[table], batch.extracted_at).encode()
-                assert copy.text[table] == expected, (batch.day, table)
+                assert copy.text(table) == expected, (batch.day, table)
+                assert b"".join(copy.chunks(table, rows=7)) == expected
                 assert copy.counts[table] == len(batch.rows[table])
             micro += sum(row[2].microsecond % 1000 > 0 for row in batch.rows["event"])
     assert micro > 0

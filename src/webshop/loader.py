@@ -211,7 +211,8 @@ def copy_batch(cur: psycopg.Cursor[Any], raw: str, batch: CopyBatch) -> dict[str
             sql.Identifier(raw), sql.Identifier(table), cols
         )
         with cur.copy(stmt) as copy:
-            if text := batch.text.get(table):
+            # PostgreSQL parses each chunk while the next one is formatted
+            for text in batch.chunks(table):
                 copy.write(text)
     return {table: batch.counts.get(table, 0) for table in contract.TABLES}
 
@@ -258,9 +259,10 @@ def _simulate(sim: Simulation, days: int, out: Connection) -> None:
 def _simulated_ahead(sim: Simulation, days: int) -> Iterator[tuple[list[CopyBatch], bytes | None]]:
     """The next `days` days of `sim`, simulated in a forked process while this one
     loads the day before (generating is pure Python and costs more than COPY: on two
-    cores the two overlap). The generator sends COPY text, which it makes while this
-    process copies, and which goes through the pipe far cheaper than rows would. A full
-    pipe makes the generator wait."""
+    cores the two overlap). The generator sends deliveries ready for COPY, much cheaper to
+    send than rows: the small tables as text, the events as columns that this process
+    formats while PostgreSQL parses (CopyBatch.chunks). A full pipe makes the generator
+    wait."""
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
     generator = context.Process(target=_simulate, args=(sim, days, send), daemon=True)

@@ -17,8 +17,8 @@ later without replaying, keep a `Simulation`'s snapshot:
     ...
     sim = Simulation.resume(config, saved)  # sim.day == 30: next_day() gives day 30
 
-A loader takes `next_day_copy()` instead: the same deliveries as COPY text, made without
-building every row's Python values.
+A loader takes `next_day_copy()` instead: the same deliveries ready for COPY (CopyBatch),
+without building every row's Python values.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from . import _output, _snapshot, _util
-from ._config import Batch, CopyBatch, Faults, GeneratorConfig
+from ._config import Batch, Faults, GeneratorConfig
+from ._output import CopyBatch
 from ._sim import KNOWN_EVENT_TYPES, Sim
 
 __all__ = [
@@ -92,12 +93,14 @@ class Simulation:
         return [batch, batch] if day.duplicate else [batch]
 
     def next_day_copy(self) -> list[CopyBatch]:
-        """next_day's deliveries as COPY text, for a loader: the same rows, formatted as
+        """next_day's deliveries ready for COPY, for a loader: the same rows, formatted as
         `webshop.copytext.format_rows` does, without making them Python values first."""
         with _util.gc_paused():
             day = self._step()
             batch = _output.copy_batch(day, self._sim.base)
-        return [batch, batch] if day.duplicate else [batch]
+            duplicate = day.duplicate
+            del day  # its rows go before the collector runs again: it would scan them all
+        return [batch, batch] if duplicate else [batch]
 
     def _step(self) -> _output.Day:
         day = self._sim.step(self._day)

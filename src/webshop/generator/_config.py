@@ -76,16 +76,3 @@ class Batch:
     """Tz-aware UTC; all rows of the batch share it."""
     rows: Mapping[str, Sequence[tuple[Any, ...]]]
     """Table name -> rows in contract column order, without the trailing _extracted_at."""
-
-
-@dataclass(frozen=True)
-class CopyBatch:
-    """One delivery as PostgreSQL COPY text, what the loader sends: for each table the text
-    `webshop.copytext.format_rows` makes of the Batch's rows and its extracted_at."""
-
-    day: int
-    extracted_at: datetime
-    text: Mapping[str, bytes]
-    """Table name -> UTF-8 COPY text, one line per row, _extracted_at included."""
-    counts: Mapping[str, int]
-    """Table name -> rows (lines) in `text`."""
