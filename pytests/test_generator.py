@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from webshop import contract
-from webshop.copytext import format_row
+from webshop.copytext import format_row, format_rows
 from webshop.generator import (
     KNOWN_EVENT_TYPES,
     Batch,
@@ -30,6 +30,7 @@ from webshop.generator import (
     _snapshot,
     generate,
 )
+from webshop.generator._output import iso_stamps
 from webshop.generator._sim import Sim
 
 UTC = timezone.utc
@@ -844,3 +845,65 @@ def test_format_row_escapes_and_formats() -> None:
     assert format_row([Decimal("0.00"), Decimal("1E+1"), -7]) == "0.00\t10\t-7\n"
     with pytest.raises(ValueError):
         format_row([datetime(2026, 1, 5)])
+
+
+def test_format_rows_is_format_row_of_each_row() -> None:
+    """Column by column, every kind of column (one type, several, NULLs, characters to
+    escape) gives the text that format_row gives row by row."""
+    when = datetime(2026, 1, 5, 13, 4, 5, 120000, tzinfo=UTC)
+    cet = timezone(timedelta(hours=1))
+    rows = [
+        (1, "plain", when, Decimal("1.50"), True, None, "a\tb", 1.5),
+        (22, "é", when + timedelta(seconds=1), Decimal("1E+1"), False, 3, "c", float("nan")),
+        (-3, "", datetime(2026, 1, 5, 14, tzinfo=cet), Decimal("NaN"), True, None, "x\\y", 2.0),
+    ]
+    stamp = datetime(2026, 1, 6, 0, 5, tzinfo=UTC)
+    expected = "".join(format_row((*row, stamp)) for row in rows)
+    assert format_rows(rows, stamp) == expected
+    assert format_rows(iter(rows), stamp) == expected
+    assert format_rows([(1, "a\tb"), (2, "c\n")]) == "1\ta\\tb\n2\tc\\n\n"
+    assert format_rows([(when, None), (when, 7)], "t") == (
+        "2026-01-05T13:04:05.120000+00:00\t\\N\tt\n2026-01-05T13:04:05.120000+00:00\t7\tt\n"
+    )
+    assert format_rows([(Decimal("2.50"),), (Decimal("0.00"),)]) == "2.50\n0.00\n"
+    assert format_rows([]) == ""
+    assert format_rows([(), ()], 1) == "1\n1\n"
+    assert format_rows([(1,), (2, "b")]) == "1\n2\tb\n"  # rows of different widths
+
+
+def test_copy_text_timestamps_are_isoformat() -> None:
+    base = datetime(2026, 1, 5, tzinfo=UTC)
+    stamps = [0, 1_000, 59_999_000, 60_000_000, 61_000_123, 86_400_000_000 + 5_000_000, -1]
+    assert iso_stamps(stamps, base) == [
+        "2026-01-05T00:00:00+00:00",
+        "2026-01-05T00:00:00.001000+00:00",
+        "2026-01-05T00:00:59.999000+00:00",
+        "2026-01-05T00:01:00+00:00",
+        "2026-01-05T00:01:01.000123+00:00",
+        "2026-01-06T00:00:05+00:00",
+        "2026-01-04T23:59:59.999999+00:00",
+    ]
+
+
+def test_copy_text_is_the_batches_rows_formatted() -> None:
+    """next_day_copy gives, byte for byte, format_rows of next_day's batches: with faults
+    frequent (future events stamped to the microsecond, late events from other days,
+    broken documents, duplicated batches, held-back and tied versions)."""
+    faults = replace(PENDING.faults, future_event=0.05, invalid_json=0.05, odd_event_type=0.05)
+    config = replace(PENDING, faults=faults)
+    rows, text = Simulation(config), Simulation(config)
+    micro = 0
+    for _ in range(6):
+        batches, copies = rows.next_day(), text.next_day_copy()
+        assert [(c.day, c.extracted_at) for c in copies] == [
+            (b.day, b.extracted_at) for b in batches
+        ]
+        for batch, copy in zip(batches, copies, strict=True):
+            for table in contract.TABLES:
+                expected = format_rows(batch.rows[table], batch.extracted_at).encode()
+                assert copy.text(table) == expected, (batch.day, table)
+                assert b"".join(copy.chunks(table, rows=7)) == expected
+                assert copy.counts[table] == len(batch.rows[table])
+            micro += sum(row[2].microsecond % 1000 > 0 for row in batch.rows["event"])
+    assert micro > 0
+    assert rows.snapshot() == text.snapshot()

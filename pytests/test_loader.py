@@ -14,7 +14,8 @@ import pytest
 from psycopg import sql
 
 from webshop import contract, loader, pg
-from webshop.generator import Batch, Faults, GeneratorConfig, generate
+from webshop.generator import Batch, CopyBatch, Faults, GeneratorConfig, generate
+from webshop.generator._output import Day
 from webshop.generator._sim import Sim
 
 from conftest import conninfo, fresh_database
@@ -92,7 +93,7 @@ class SimulatedDays:
         self.log = log
         step = Sim.step
 
-        def counting_step(sim: Sim, day: int) -> tuple[Batch, bool]:
+        def counting_step(sim: Sim, day: int) -> Day:
             with log.open("a") as out:
                 out.write(f"{day}\n")
             return step(sim, day)
@@ -258,7 +259,7 @@ def test_without_a_snapshot_of_the_loaded_days_a_load_replays(
     else:  # day 2 is loaded, day 3 fails: the snapshot stays the one after day 1
         real_copy_batch = loader.copy_batch
 
-        def fail_on_day_3(cur: psycopg.Cursor[Any], raw: str, batch: Batch) -> dict[str, int]:
+        def fail_on_day_3(cur: psycopg.Cursor[Any], raw: str, batch: CopyBatch) -> dict[str, int]:
             if batch.day == 3:
                 raise RuntimeError("boom")
             return real_copy_batch(cur, raw, batch)
@@ -369,7 +370,7 @@ def test_a_failure_in_the_middle_of_a_day_leaves_no_partial_day(
     real_copy_batch = loader.copy_batch
     copied: list[dict[str, int]] = []
 
-    def copy_then_fail(cur: psycopg.Cursor[Any], raw: str, batch: Batch) -> dict[str, int]:
+    def copy_then_fail(cur: psycopg.Cursor[Any], raw: str, batch: CopyBatch) -> dict[str, int]:
         counts = real_copy_batch(cur, raw, batch)
         copied.append(counts)
         # the rows are in the table (inside the day's transaction) ...
@@ -398,7 +399,7 @@ def test_a_failure_on_a_later_day_keeps_whole_days(
     or drops them whole, and the batch log agrees with the raw tables either way."""
     real_copy_batch = loader.copy_batch
 
-    def fail_on_day_2(cur: psycopg.Cursor[Any], raw: str, batch: Batch) -> dict[str, int]:
+    def fail_on_day_2(cur: psycopg.Cursor[Any], raw: str, batch: CopyBatch) -> dict[str, int]:
         counts = real_copy_batch(cur, raw, batch)
         if batch.day == 2:
             raise RuntimeError("boom")

@@ -36,7 +36,7 @@ import psycopg
 from psycopg import sql
 
 from webshop import contract, names, roles
-from webshop.generator import Batch, Faults, GeneratorConfig, Simulation
+from webshop.generator import CopyBatch, Faults, GeneratorConfig, Simulation
 
 META_SCHEMA = roles.META_SCHEMA
 
@@ -221,19 +221,18 @@ def check_contract(conn: psycopg.Connection[Any], raw: str) -> None:
                 raise LoadError(f"{raw}.{table} does not match the raw-sources contract")
 
 
-def copy_batch(cur: psycopg.Cursor[Any], raw: str, batch: Batch) -> dict[str, int]:
-    counts: dict[str, int] = {}
+def copy_batch(cur: psycopg.Cursor[Any], raw: str, batch: CopyBatch) -> dict[str, int]:
+    """One delivery's COPY text, table by table: the rows of each table per COPY."""
     for table in contract.TABLES:
-        rows = batch.rows.get(table, ())
         cols = sql.SQL(", ").join(map(sql.Identifier, contract.columns(table)))
         stmt = sql.SQL("copy {}.{} ({}) from stdin").format(
             sql.Identifier(raw), sql.Identifier(table), cols
         )
         with cur.copy(stmt) as copy:
-            for row in rows:
-                copy.write_row((*row, batch.extracted_at))
-        counts[table] = len(rows)
-    return counts
+            # PostgreSQL parses each chunk while the next one is formatted
+            for text in batch.chunks(table):
+                copy.write(text)
+    return {table: batch.counts.get(table, 0) for table in contract.TABLES}
 
 
 def load(
@@ -276,17 +275,20 @@ def _simulate(sim: Simulation, days: int, out: Connection) -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     try:
         for left in range(days - 1, -1, -1):
-            batches = sim.next_day()
+            batches = sim.next_day_copy()
             out.send((batches, sim.snapshot() if left == 0 else None))
         out.close()
     except (BrokenPipeError, ConnectionResetError):
         os._exit(0)
 
 
-def _simulated_ahead(sim: Simulation, days: int) -> Iterator[tuple[list[Batch], bytes | None]]:
+def _simulated_ahead(sim: Simulation, days: int) -> Iterator[tuple[list[CopyBatch], bytes | None]]:
     """The next `days` days of `sim`, simulated in a forked process while this one
-    loads the day before (generating is pure Python and costs as much as COPY: on two
-    cores the two overlap). A full pipe makes the generator wait."""
+    loads the day before (generating is pure Python and costs more than COPY: on two
+    cores the two overlap). The generator sends deliveries ready for COPY, much cheaper to
+    send than rows: the small tables as text, the events as columns that this process
+    formats while PostgreSQL parses (CopyBatch.chunks). A full pipe makes the generator
+    wait."""
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
     generator = context.Process(target=_simulate, args=(sim, days, send), daemon=True)
@@ -318,7 +320,7 @@ def _load_day(
     conn: psycopg.Connection[Any],
     raw: str,
     day: int,
-    batches: list[Batch],
+    batches: list[CopyBatch],
     snapshot: bytes | None = None,
 ) -> DayReport:
     """Day `day`'s deliveries in one transaction, with their batch log entries and, when

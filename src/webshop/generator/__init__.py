@@ -16,6 +16,9 @@ later without replaying, keep a `Simulation`'s snapshot:
     saved = sim.snapshot()  # bytes
     ...
     sim = Simulation.resume(config, saved)  # sim.day == 30: next_day() gives day 30
+
+A loader takes `next_day_copy()` instead: the same deliveries ready for COPY (CopyBatch),
+without building every row's Python values.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
-from . import _snapshot
+from . import _output, _snapshot, _util
 from ._config import Batch, Faults, GeneratorConfig
+from ._output import CopyBatch
 from ._sim import EXTRACTION_DELAY, EXTRACTION_SPREAD, HISTORY_DAYS, KNOWN_EVENT_TYPES, Sim
 
 __all__ = [
@@ -32,6 +36,7 @@ __all__ = [
     "KNOWN_EVENT_TYPES",
     "LATEST_EXTRACTION",
     "Batch",
+    "CopyBatch",
     "Faults",
     "GeneratorConfig",
     "Simulation",
@@ -90,9 +95,25 @@ class Simulation:
     def next_day(self) -> list[Batch]:
         """Simulate day `day`; its deliveries: one batch, or the same batch twice when the
         EL job delivers it twice."""
-        batch, duplicate = self._sim.step(self._day)
-        self._day += 1
+        with _util.gc_paused():
+            day = self._step()
+            batch = _output.batch(day, self._sim.base)
+        return [batch, batch] if day.duplicate else [batch]
+
+    def next_day_copy(self) -> list[CopyBatch]:
+        """next_day's deliveries ready for COPY, for a loader: the same rows, formatted as
+        `webshop.copytext.format_rows` does, without making them Python values first."""
+        with _util.gc_paused():
+            day = self._step()
+            batch = _output.copy_batch(day, self._sim.base)
+            duplicate = day.duplicate
+            del day  # its rows go before the collector runs again: it would scan them all
         return [batch, batch] if duplicate else [batch]
+
+    def _step(self) -> _output.Day:
+        day = self._sim.step(self._day)
+        self._day += 1
+        return day
 
     def batches(self, n_days: int) -> Iterator[Batch]:
         """The deliveries of the next n_days days, as `generate` yields them."""

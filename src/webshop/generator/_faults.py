@@ -6,7 +6,9 @@ stream (`Sim.trng`), never from the shop's stream, so fault rates never change t
 
 from __future__ import annotations
 
+import operator
 from datetime import timedelta
+from itertools import compress, count, islice, repeat
 from typing import TYPE_CHECKING
 
 from . import _data as data
@@ -14,6 +16,9 @@ from ._util import HOUR, MINUTE, MS, Row, picks
 
 if TYPE_CHECKING:
     from ._sim import Sim
+
+_CELL = operator.itemgetter(2)  # of an Event
+_IN_CELL = operator.itemgetter(0)
 
 CASING_RATE = 0.01
 """Share of events whose type the tracker sends in odd casing or with spaces (always on)."""
@@ -46,9 +51,13 @@ def apply(sim: Sim, rows: dict[str, list[Row]], extracted: int) -> bool:
         events[i] = (eid, _odd_casing(kind, tr.random()), ts, doc)
 
     if f.string_customer_id > 0:
-        logged_in = [i for i, e in enumerate(source) if not e[2][0].endswith("null")]
-        for j in picks(fr, len(logged_in), f.string_customer_id):
-            i = logged_in[j]
+        # the events whose visitor part does not end in a null customer-id (C-level maps)
+        anonymous = bytes(map(str.endswith, map(_IN_CELL, map(_CELL, source)), repeat("null")))
+        logged_in = compress(count(), map(operator.not_, anonymous))
+        taken = 0
+        for j in picks(fr, len(anonymous) - anonymous.count(1), f.string_customer_id):
+            i = next(islice(logged_in, j - taken, None))  # the j-th logged-in event
+            taken = j + 1
             prefix, rest = source[i][2][0], source[i][3]
             cut = prefix.rindex(" ") + 1
             eid, kind, ts, _ = events[i]
@@ -61,15 +70,14 @@ def apply(sim: Sim, rows: dict[str, list[Row]], extracted: int) -> bool:
     for i in picks(fr, len(events), f.future_event):
         eid, kind, ts, doc = events[i]
         ahead = extracted + fr.randint(MINUTE // MS, 30 * HOUR // MS) * MS
-        events[i] = (eid, kind, sim.dt(ahead), doc)
+        events[i] = (eid, kind, ahead, doc)
 
     late = picks(fr, len(events), f.late_event)
     if late:
         for i in late:
             delay = min(30, 1 + int(fr.expovariate(0.35)))
             sim.late.setdefault(day + delay, []).append(events[i])
-        chosen = set(late)
-        events = [row for i, row in enumerate(events) if i not in chosen]
+        events = _without(events, late)
     events.extend(sim.late.pop(day, ()))
     rows["event"] = events
 
@@ -81,8 +89,7 @@ def apply(sim: Sim, rows: dict[str, list[Row]], extracted: int) -> bool:
         if held:
             for i in held:
                 sim.held.setdefault(day + 1 + int(fr.random() * 3), []).append((table, versions[i]))
-            chosen = set(held)
-            rows[table] = [row for i, row in enumerate(versions) if i not in chosen]
+            rows[table] = _without(versions, held)
     for table, row in sim.held.pop(day, ()):
         rows[table].append(row)
 
@@ -90,6 +97,13 @@ def apply(sim: Sim, rows: dict[str, list[Row]], extracted: int) -> bool:
         table_rows.extend([table_rows[i] for i in picks(fr, len(table_rows), f.duplicate_row)])
 
     return f.duplicate_batch > 0 and fr.random() < f.duplicate_batch
+
+
+def _without(rows: list[Row], indices: list[int]) -> list[Row]:
+    keep = bytearray(b"\x01") * len(rows)
+    for i in indices:
+        keep[i] = 0
+    return list(compress(rows, keep))
 
 
 def _odd_events(sim: Sim) -> None:

@@ -17,7 +17,8 @@ from typing import Generic, TypeVar
 
 from . import _data as data
 from . import _faults as faults
-from ._config import Batch, GeneratorConfig
+from ._config import GeneratorConfig
+from ._output import Day
 from ._util import DAY, HOUR, MINUTE, MS, SECOND, Quota, Row, money
 from ._world import (
     Customer,
@@ -69,6 +70,12 @@ _QUERY_PAGE = {q: f', "page": "{_SHOP}/search?q={q.replace(" ", "+")}"}}' for q 
 _REFERRERS = tuple(url for url, _ in data.REFERRERS)
 _REFERRER_CUM = tuple(accumulate(weight for _, weight in data.REFERRERS))
 _ORDER_STATUS_EDITABLE = ("placed", "paid", "shipped")
+# the parts of an Event, and the visitor part in its cell
+_TIMESTAMP = itemgetter(0)
+_KIND = itemgetter(1)
+_CELL = itemgetter(2)
+_REST = itemgetter(3)
+_IN_CELL = itemgetter(0)
 
 T = TypeVar("T")
 
@@ -297,9 +304,8 @@ class Sim:
 
     # ------------------------------------------------------------------ one day
 
-    def step(self, day: int) -> tuple[Batch, bool]:
-        """Advance the shop through `day`; the batch extracted after it, and whether the EL
-        job delivers that batch twice."""
+    def step(self, day: int) -> Day:
+        """Advance the shop through `day`; the delivery extracted after it."""
         self.day = day
         self.day0 = day0 = day * DAY
         extracted = day0 + DAY + EXTRACTION_DELAY + self.xrng.randrange(EXTRACTION_SPREAD)
@@ -335,19 +341,20 @@ class Sim:
         self.dirty_orders = {}
         duplicate = faults.apply(self, rows, extracted)
         self.events = []
-        return Batch(day=day, extracted_at=dt(extracted), rows=rows), duplicate
+        return Day(day=day, extracted=extracted, rows=rows, duplicate=duplicate)
 
     def event_rows(self) -> list[Row]:
-        """Today's events in time order with their ids, as rows."""
+        """Today's events in time order with their ids, as rows (their timestamps still
+        integers: see `Day`)."""
         events = self.events
-        events.sort(key=itemgetter(0))
+        events.sort(key=_TIMESTAMP)
         first = self.next_event_id
         self.next_event_id += len(events)
-        base, delta = self.base, timedelta
-        return [
-            (first + i, kind, base + delta(0, 0, ts), cell[0] + rest)
-            for i, (ts, kind, cell, rest) in enumerate(events)
-        ]
+        # C-level maps: this runs for every event
+        prefixes = map(_IN_CELL, map(_CELL, events))
+        docs = map(str.__add__, prefixes, map(_REST, events))
+        ids = range(first, self.next_event_id)
+        return list(zip(ids, map(_KIND, events), map(_TIMESTAMP, events), docs, strict=True))
 
     def _day_products(self) -> None:
         rng, day, day0 = self.rng, self.day, self.day0

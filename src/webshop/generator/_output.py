@@ -1,0 +1,138 @@
+"""A simulated day's delivery as the generator's users get it: a Batch of Python values,
+or a CopyBatch for a loader, whose COPY text is made without building those values (a
+timestamp becomes text straight from its integer microseconds, a few times faster than
+through a datetime)."""
+
+from __future__ import annotations
+
+import functools
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import repeat
+
+from webshop import copytext
+
+from ._config import Batch
+from ._util import MINUTE, MS, SECOND, Row
+
+
+@dataclass(frozen=True)
+class Day:
+    """One simulated day's delivery: the rows in contract order, when it is extracted
+    (microseconds since day 0), whether it comes twice. Event rows are (id, event_type,
+    event_timestamp, event_data) with the timestamp as integer microseconds since day 0."""
+
+    day: int
+    extracted: int
+    rows: dict[str, list[Row]]
+    duplicate: bool
+
+
+def batch(day: Day, base: datetime) -> Batch:
+    """The delivery with every value a Python object (`base`: midnight UTC of day 0)."""
+    rows = dict(day.rows)
+    events = rows["event"]
+    if events:
+        ids, kinds, stamps, docs = zip(*events, strict=True)
+        moments = map(base.__add__, map(timedelta, repeat(0), repeat(0), stamps))
+        rows["event"] = list(zip(ids, kinds, moments, docs, strict=True))
+    return Batch(day=day.day, extracted_at=base + timedelta(0, 0, day.extracted), rows=rows)
+
+
+@dataclass(frozen=True)
+class _Events:
+    """Event rows as columns, cheap to pickle: integers as arrays, texts as lists."""
+
+    ids: array[int]
+    kinds: list[str]
+    stamps: array[int]  # integer microseconds after `base`
+    docs: list[str]
+    base: datetime
+
+
+@dataclass(frozen=True)
+class CopyBatch:
+    """One delivery ready for PostgreSQL COPY, for a loader: per table, the text that
+    `webshop.copytext.format_rows` makes of the Batch's rows and its extracted_at.
+
+    The small tables are COPY text already; the events, nearly all the rows, are columns
+    formatted when asked for (`chunks`). So a loader can simulate in one process and
+    format in the one that copies, while PostgreSQL parses the chunk before: the work of
+    a day is shared by two cores, and the pipe between them carries compact columns."""
+
+    day: int
+    extracted_at: datetime
+    counts: Mapping[str, int]
+    """Table name -> rows."""
+    tables: Mapping[str, bytes | _Events]
+
+    def chunks(self, table: str, rows: int = 10_000) -> Iterator[bytes]:
+        """The table's COPY text (UTF-8, _extracted_at included), `rows` lines at a time."""
+        data = self.tables.get(table, b"")
+        if isinstance(data, bytes):
+            if data:
+                yield data
+            return
+        for start in range(0, len(data.ids), rows):
+            end = start + rows
+            columns = (
+                data.ids[start:end],
+                data.kinds[start:end],
+                iso_stamps(data.stamps[start:end], data.base),
+                data.docs[start:end],
+            )
+            yield copytext.format_columns(columns, self.extracted_at).encode()
+
+    def text(self, table: str) -> bytes:
+        """The table's whole COPY text."""
+        return b"".join(self.chunks(table))
+
+
+def copy_batch(day: Day, base: datetime) -> CopyBatch:
+    """The delivery for COPY: byte for byte copytext.format_rows of `batch(day, base)`."""
+    extracted_at = base + timedelta(0, 0, day.extracted)
+    tables: dict[str, bytes | _Events] = {}
+    for table, rows in day.rows.items():
+        if table == "event" and rows:
+            ids, kinds, stamps, docs = zip(*rows, strict=True)
+            tables[table] = _Events(
+                array("q", ids), list(kinds), array("q", stamps), list(docs), base
+            )
+        else:
+            tables[table] = copytext.format_rows(rows, extracted_at).encode()
+    counts = {table: len(rows) for table, rows in day.rows.items()}
+    return CopyBatch(day=day.day, extracted_at=extracted_at, counts=counts, tables=tables)
+
+
+def iso_stamps(stamps: Sequence[int], base: datetime) -> list[str]:
+    """Integer microseconds after `base` (a UTC midnight) as `datetime.isoformat()` gives
+    them: 2026-01-05T13:04:05.120000+00:00, no fraction on a whole second."""
+    minutes: dict[int, str] = {}
+    seconds = _seconds()
+    out: list[str] = []
+    add = out.append
+    for stamp in stamps:
+        minute, rest = divmod(stamp, MINUTE)
+        prefix = minutes.get(minute)
+        if prefix is None:
+            # 'YYYY-MM-DDTHH:MM:' of that minute
+            prefix = minutes[minute] = (base + timedelta(0, 0, minute * MINUTE)).isoformat()[:17]
+        if rest % MS:
+            second, micro = divmod(rest, SECOND)
+            add(f"{prefix}{second:02d}.{micro:06d}+00:00")
+        else:
+            add(prefix + seconds[rest // MS])
+    return out
+
+
+@functools.cache
+def _seconds() -> tuple[str, ...]:
+    """The end of an ISO timestamp for each millisecond of a minute: '05+00:00',
+    '05.120000+00:00' (the simulation's clocks mostly tick in milliseconds)."""
+    return tuple(
+        f"{second:02d}.{milli:03d}000+00:00" if milli else f"{second:02d}+00:00"
+        for second in range(60)
+        for milli in range(1000)
+    )
