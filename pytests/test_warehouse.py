@@ -25,7 +25,7 @@ from webshop import loader, pg
 from webshop.generator import Faults, GeneratorConfig
 
 from conftest import REPO_ROOT, conninfo, fresh_database, pg_env
-from warehouse_helpers import assert_clean, contents, dbt, differing_rows, model_tables
+from warehouse_helpers import DBT, assert_clean, contents, dbt, differing_rows, model_tables
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
@@ -211,6 +211,20 @@ def inject(conn: psycopg.Connection[Any], day: int) -> None:
                     copy.write_row((*row, batch[0]))
 
 
+def failures_found(env: dict[str, str], target_path: Path, test: str, *args: str) -> int:
+    """How many failing rows one data test found (dbt exits 1 when it fails)."""
+    subprocess.run(
+        [DBT, "test", "--select", test, *args, "--target-path", str(target_path)],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    results = json.loads((target_path / "run_results.json").read_text())["results"]
+    [result] = [r for r in results if r["unique_id"].split(".")[2] == test]
+    return int(result["failures"] or 0)
+
+
 def test_incremental_equals_full_refresh(embedded_cluster: pg.Cluster, tmp_path: Path) -> None:
     database = fresh_database(embedded_cluster)
     incremental = pg_env(embedded_cluster, database) | {"DBT_SCHEMA": "inc"}
@@ -292,6 +306,30 @@ def test_incremental_equals_full_refresh(embedded_cluster: pg.Cluster, tmp_path:
             (9_000_000_090, "event_data is not valid JSON"),
             (9_000_000_091, "customer-id is not an integer"),
         ]
+
+        # Tests that cost the night keep their power on what the night wrote: one more
+        # night, then a session counted twice among the customers it rewrote and one among
+        # those it did not touch. The night's unique test finds the first; with full_tests
+        # it reads every row and finds both.
+        loader.load(conn, "raw", 1, CONFIG, set())
+        dbt(incremental, tmp_path / "inc", "run")
+        fct, written = "inc_warehouse.fct_sessions", "inc_warehouse.fct_sessions__written"
+        inserted = conn.execute(
+            f"insert into {fct} select * from {fct} where session_id = ("
+            f" select min(s.session_id) from {fct} as s join {written} as w"
+            " on s.customer_id = w.written_unit and s.session_start >= w.written_from)"
+        ).rowcount
+        inserted += conn.execute(
+            f"insert into {fct} select * from {fct} where session_id = ("
+            f" select min(session_id) from {fct}"
+            f" where customer_id not in (select written_unit from {written}))"
+        ).rowcount
+        assert inserted == 2
+        unique = "unique_fct_sessions_session_id"
+        assert failures_found(incremental, tmp_path / "inc", unique) == 1
+        assert (
+            failures_found(incremental, tmp_path / "inc", unique, "--vars", "full_tests: true") == 2
+        )
 
 
 def test_docs_list_exactly_the_raw_rules(

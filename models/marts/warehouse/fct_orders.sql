@@ -128,8 +128,10 @@ select
     orders.delivered_at,
     orders.cancelled_at,
     orders.returned_at,
-    round(extract(epoch from orders.shipped_at - orders.placed_at) / 3600, 2)
-        as hours_placed_to_shipped,
+    cast(
+        round(extract(epoch from orders.shipped_at - orders.placed_at) / 3600, 2)
+        as numeric(12, 2)
+    ) as hours_placed_to_shipped,
     coalesce(amounts.order_lines, 0) as order_lines,
     coalesce(amounts.units, 0) as units,
     cast(coalesce(amounts.gross_amount, 0) as numeric(38, 2)) as gross_amount,
