@@ -78,7 +78,7 @@ docs: db-start ## dbt docs on http://localhost:8080
 
 # The dashboards (dashboards/, Evidence): built from the current marts, served on 127.0.0.1.
 DASHBOARD_PORT ?= 3001
-dashboard: db-start ## Build the dashboards and serve them on http://127.0.0.1:$DASHBOARD_PORT (3001)
+dashboard: db-start ## Dashboards on http://127.0.0.1:$DASHBOARD_PORT (default 3001)
 	python -m webshop.dashboard --port $(DASHBOARD_PORT)
 
 # The Dagster UI and daemon: the nightly schedule, backfills, run history and alerts
@@ -98,7 +98,7 @@ lint: setup ## ruff, mypy, sqlfluff
 
 # What some tests need besides Python: Debian's PostgreSQL 15 server binaries and Chromium.
 # Installed when missing if we are root with apt-get; otherwise those tests are skipped.
-system-deps: ## Install PostgreSQL 15, Chromium and Node.js for the tests (root, apt-get)
+system-deps: ## PostgreSQL 15, Chromium, Node.js for the tests (root, apt-get)
 	@missing=""; \
 	[ -x /usr/lib/postgresql/15/bin/postgres ] || missing="$$missing postgresql-15"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
@@ -111,8 +111,9 @@ system-deps: ## Install PostgreSQL 15, Chromium and Node.js for the tests (root,
 		echo "not installed:$$missing (the tests that need them are skipped)"; \
 	fi
 
+# Two workers: the tests of a module share a worker (pytests/conftest.py).
 test: setup metricflow system-deps ## Lint, unit and end-to-end tests
-	pytest
+	pytest -n 2 --dist loadgroup
 
 # Build output only, as `dbt clean` does; the data stays (`make db-destroy` deletes it).
 clean: ## Delete build output (target, dbt_packages, logs); the data stays

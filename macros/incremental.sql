@@ -24,11 +24,26 @@
         source_table text not null,
         extracted_at timestamptz not null,
         raw_rows bigint not null,
+        -- when the model read the batch (the nightly reconciliation checks the latest ones)
+        recorded_at timestamptz not null default now(),
         primary key (model_name, source_table, extracted_at)
     );
-    -- when the model read the batch (the nightly reconciliation checks the latest ones)
-    alter table {{ batch_ledger() }}
-    add column if not exists recorded_at timestamptz not null default now()
+    -- A ledger made before recorded_at gets it; altered only then (an ALTER TABLE waits
+    -- for every reader and writer of the ledger).
+    do $$
+    begin
+        if not exists (
+            select from pg_attribute
+            where
+                attrelid = '{{ batch_ledger() }}'::regclass
+                and attname = 'recorded_at'
+                and not attisdropped
+        ) then
+            alter table {{ batch_ledger() }}
+            add column recorded_at timestamptz not null default now();
+        end if;
+    end
+    $$
 {% endmacro %}
 
 

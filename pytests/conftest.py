@@ -29,6 +29,12 @@ Plain helper functions (not fixtures; import them with ``from conftest import pg
 - ``REPO_ROOT``: the repository root, computed from this file's location.
 
 The test servers run with fsync off (their data is thrown away).
+
+`make test` runs the tests on two workers (pytest-xdist, `-n 2 --dist loadgroup`): the
+tests of a module stay on one worker, as they share its module fixtures, unless a test
+names its own group (`pytest.mark.xdist_group`); each worker has its own servers, and dbt
+runs that name no target directory write to the session's own (DBT_TARGET_PATH), never to
+the project's target/.
 """
 
 from __future__ import annotations
@@ -43,6 +49,22 @@ from webshop import pg, roles
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PG15_BIN_DIR = Path("/usr/lib/postgresql/15/bin")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__ if item.module else ""))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dbt_artifacts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """dbt's target and log directories for the runs that name none: this session's own."""
+    path = tmp_path_factory.mktemp("dbt-artifacts")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DBT_TARGET_PATH", str(path / "target"))
+        patch.setenv("DBT_LOG_PATH", str(path / "logs"))
+        yield
 
 
 def pg_env(cluster: pg.Cluster, database: str = "webshop") -> dict[str, str]:

@@ -165,6 +165,7 @@ def reader_without_personal_data(cluster: pg.Cluster, database: str, target: Pat
     personal = personal_columns(target / "manifest.json")
     with psycopg.connect(**conninfo(cluster, database), autocommit=True) as conn:  # type: ignore[arg-type]
         conn.execute(f"create role {READER} login password '{password}'")
+        conn.execute(f'grant connect on database "{database}" to {READER}')
         conn.execute(f"grant usage on schema {MARTS} to {READER}")
         tables = conn.execute(
             "select table_name, array_agg(column_name::text) from information_schema.columns"

@@ -68,6 +68,7 @@ def test_daily_build_is_clean_on_embedded_postgres(
         assert_clean(output)
 
 
+@pytest.mark.xdist_group("warehouse-pg15")
 def test_daily_build_is_clean_on_postgres_15(pg15_cluster: pg.Cluster, tmp_path: Path) -> None:
     with psycopg.connect(**conninfo(pg15_cluster, "postgres")) as conn:  # type: ignore[arg-type]
         version = conn.execute("show server_version_num").fetchone()
@@ -132,7 +133,9 @@ FAULTS = Faults(
     messy_email=0.05,
 )
 CONFIG = GeneratorConfig(seed=11, scale=0.003, start_date=date(2026, 1, 5), faults=FAULTS)
-DAYS = 30
+# Nights one at a time through the hand-made cases and two week ends, then a week per run,
+# then one at a time again across the end of January (day 27 is February 1).
+NIGHTS_PER_RUN = [1] * 12 + [7, 7] + [1] * 4  # 30 nights
 CUSTOMER = 900_001  # hand-made rows use ids the generator never reaches
 PRODUCT = 900_001
 DAY1 = datetime(2026, 1, 6, tzinfo=timezone.utc)  # the activity day of batch 1
@@ -225,17 +228,21 @@ def failures_found(env: dict[str, str], target_path: Path, test: str, *args: str
     return int(result["failures"] or 0)
 
 
+@pytest.mark.xdist_group("warehouse-incremental")
 def test_incremental_equals_full_refresh(embedded_cluster: pg.Cluster, tmp_path: Path) -> None:
     database = fresh_database(embedded_cluster)
     incremental = pg_env(embedded_cluster, database) | {"DBT_SCHEMA": "inc"}
     full = pg_env(embedded_cluster, database) | {"DBT_SCHEMA": "full"}
     bridged_away = None
     with psycopg.connect(**conninfo(embedded_cluster, database), autocommit=True) as conn:  # type: ignore[arg-type]
-        for day in range(DAYS):
-            loader.load(conn, "raw", 1, CONFIG, set())
-            inject(conn, day)
+        first = 0
+        for nights in NIGHTS_PER_RUN:
+            loader.load(conn, "raw", nights, CONFIG, set())
+            for day in range(first, first + nights):
+                inject(conn, day)
+            first += nights
             dbt(incremental, tmp_path / "inc", "run")
-            if day == 1:
+            if first == 2:  # day 1 built
                 second = conn.execute(
                     "select session_id from inc_warehouse.fct_sessions"
                     " where customer_id = %s and session_start = %s",
@@ -313,7 +320,7 @@ def test_incremental_equals_full_refresh(embedded_cluster: pg.Cluster, tmp_path:
         # it reads every row and finds both.
         loader.load(conn, "raw", 1, CONFIG, set())
         dbt(incremental, tmp_path / "inc", "run")
-        fct, written = "inc_warehouse.fct_sessions", "inc_warehouse.fct_sessions__written"
+        fct, written = "inc_warehouse.fct_sessions", "inc.fct_sessions__written"
         inserted = conn.execute(
             f"insert into {fct} select * from {fct} where session_id = ("
             f" select min(s.session_id) from {fct} as s join {written} as w"

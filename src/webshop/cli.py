@@ -647,6 +647,10 @@ MARTS = {
         ("engagement_rank", "customer_id"),
         descending=False,
     ),
+    "mart_data_quality": Mart(
+        "Which raw rows were quarantined, flagged or left without a match, and why, day by day?",
+        ("check_date", "table_name", "rule_name"),
+    ),
 }
 
 
