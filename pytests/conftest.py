@@ -30,11 +30,10 @@ Plain helper functions (not fixtures; import them with ``from conftest import pg
 
 The test servers run with fsync off (their data is thrown away).
 
-`make test` runs the tests on two workers (pytest-xdist, `-n 2 --dist loadgroup`): the
-tests of a module stay on one worker, as they share its module fixtures, unless a test
-names its own group (`pytest.mark.xdist_group`); each worker has its own servers, and dbt
-runs that name no target directory write to the session's own (DBT_TARGET_PATH), never to
-the project's target/.
+`make test` runs the tests on two workers (pytest-xdist, `-n 2 --dist loadfile`): the
+tests of a module stay on one worker, as they share its module fixtures; each worker has
+its own servers, and dbt runs that name no target directory write to the session's own
+(DBT_TARGET_PATH), never to the project's target/.
 """
 
 from __future__ import annotations
@@ -49,12 +48,6 @@ from webshop import pg, roles
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PG15_BIN_DIR = Path("/usr/lib/postgresql/15/bin")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__ if item.module else ""))
 
 
 @pytest.fixture(scope="session", autouse=True)

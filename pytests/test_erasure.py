@@ -84,12 +84,7 @@ def found_anywhere(conn: psycopg.Connection[Any], values: list[str]) -> list[str
     return hits
 
 
-@pytest.fixture(
-    params=[
-        pytest.param(name, marks=pytest.mark.xdist_group(f"erasure-{name}"))
-        for name in ("embedded_cluster", "pg15_cluster")
-    ]
-)
+@pytest.fixture(params=["embedded_cluster", "pg15_cluster"])
 def cluster(request: pytest.FixtureRequest) -> pg.Cluster:
     """The embedded PostgreSQL 18 and Debian's 15 (JSON is checked differently there)."""
     server: pg.Cluster = request.getfixturevalue(request.param)

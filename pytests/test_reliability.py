@@ -677,7 +677,6 @@ def assert_equals_full_refresh(h: History) -> None:
     assert differing_rows(h.conn, ledgers.format("inc"), ledgers.format("full")) == 0
 
 
-@pytest.mark.xdist_group("reliability-order")
 def test_batches_in_any_order_all_land(embedded_cluster: pg.Cluster, tmp_path: Path) -> None:
     """An older batch after a newer one (an EL re-run of a missed night), a batch stamped
     decades ahead (a misconfigured clock), a re-run with corrected rows, then two normal

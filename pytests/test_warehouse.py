@@ -2,10 +2,10 @@
 
 - the build passes with no warnings and no deprecations, on the embedded PostgreSQL and on
   Debian's PostgreSQL 15, first on 3 days and then incrementally on one more;
-- incremental runs, one day at a time with faults on, give exactly the rows of a
-  `--full-refresh` build (EXCEPT ALL both ways, every model), including hand-made cases
-  that break naive designs; re-delivering a batch or running without new data changes
-  nothing.
+- sqlfluff is clean; the docs describe every model and column, and list exactly the raw
+  rules.
+
+Incremental == full refresh is in test_incremental.py.
 """
 
 from __future__ import annotations
@@ -13,19 +13,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
+from datetime import date
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
 
 from webshop import loader, pg
-from webshop.generator import Faults, GeneratorConfig
+from webshop.generator import GeneratorConfig
 
 from conftest import REPO_ROOT, conninfo, fresh_database, pg_env
-from warehouse_helpers import DBT, assert_clean, contents, dbt, differing_rows, model_tables
+from warehouse_helpers import assert_clean, dbt
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
@@ -68,7 +66,6 @@ def test_daily_build_is_clean_on_embedded_postgres(
         assert_clean(output)
 
 
-@pytest.mark.xdist_group("warehouse-pg15")
 def test_daily_build_is_clean_on_postgres_15(pg15_cluster: pg.Cluster, tmp_path: Path) -> None:
     with psycopg.connect(**conninfo(pg15_cluster, "postgres")) as conn:  # type: ignore[arg-type]
         version = conn.execute("show server_version_num").fetchone()
@@ -116,227 +113,6 @@ def test_docs_describe_every_model_and_column(
         undocumented += [f"{node_id}.{column}" for column in sorted(built - documented)]
         undocumented += [f"{node_id}.{column} (not in table)" for column in documented - built]
     assert undocumented == []
-
-
-# -- incremental == full refresh ---------------------------------------------------------
-
-FAULTS = Faults(
-    duplicate_batch=0.2,
-    duplicate_row=0.02,
-    tied_version=0.03,
-    out_of_order=0.05,
-    late_event=0.05,
-    future_event=0.005,
-    invalid_json=0.01,
-    odd_event_type=0.01,
-    string_customer_id=0.05,
-    messy_email=0.05,
-)
-CONFIG = GeneratorConfig(seed=11, scale=0.003, start_date=date(2026, 1, 5), faults=FAULTS)
-# Nights one at a time through the hand-made cases and two week ends, then a week per run,
-# then one at a time again across the end of January (day 27 is February 1).
-NIGHTS_PER_RUN = [1] * 12 + [7, 7] + [1] * 4  # 30 nights
-CUSTOMER = 900_001  # hand-made rows use ids the generator never reaches
-PRODUCT = 900_001
-DAY1 = datetime(2026, 1, 6, tzinfo=timezone.utc)  # the activity day of batch 1
-
-
-def at(hours: float, day: datetime = DAY1) -> datetime:
-    return day + timedelta(hours=hours)
-
-
-def event(event_id: int, kind: str, when: datetime, **data: Any) -> tuple[Any, ...]:
-    document = {"user-agent": "pytest", "ip": "127.0.0.1", "customer-id": CUSTOMER, **data}
-    return (event_id, kind, when, json.dumps(document))
-
-
-def customer(email: str, updated_at: datetime) -> tuple[Any, ...]:
-    created = at(9)
-    return (
-        CUSTOMER,
-        "Ada",
-        "Lovelace",
-        email,
-        None,
-        "Main 1",
-        "1000 AA",
-        "Amsterdam",
-        "NL",
-        created,
-        updated_at,
-        None,
-    )
-
-
-def product(price: str, updated_at: datetime) -> tuple[Any, ...]:
-    return (PRODUCT, "SKU-T", "Test kettle", "kitchen", Decimal(price), 5, True, at(8), updated_at)
-
-
-# Hand-made rows, added to the batch of the day they are listed under (same batch moment).
-INJECTED: dict[int, dict[str, list[tuple[Any, ...]]]] = {
-    1: {
-        "customer": [customer("a@example.com", at(9))],
-        "product": [product("10.00", at(8))],
-        # Two sessions 50 minutes apart; the second adds the product at 10.00.
-        "event": [
-            event(9_000_000_001, "PAGE_VIEW", at(10), page="https://www.xccelerated-shop.com/"),
-            event(
-                9_000_000_002, "ADD_PRODUCT_TO_CART", at(10 + 50 / 60), product=PRODUCT, quantity=1
-            ),
-            # Unusable rows: quarantined with a reason, never a failed build.
-            (9_000_000_090, "PAGE_VIEW", at(11), '{"customer-id": 9, "page": '),
-            (9_000_000_091, "PAGE_VIEW", at(11), '{"customer-id": "abc"}'),
-        ],
-    },
-    3: {"product": [product("30.00", at(8, DAY1 + timedelta(days=2)))]},
-    # Out of order: a version older than the one delivered on day 3; in force at the add.
-    6: {"product": [product("20.00", at(10.5))]},
-    # A tie: same updated_at as the first customer version, delivered later: it wins.
-    7: {"customer": [customer("b@example.com", at(9))]},
-    # Eight days late, beyond any lookback window: bridges the two sessions of day 1.
-    9: {"event": [event(9_000_000_003, "PAGE_VIEW", at(10 + 25 / 60), page="https://x/")]},
-}
-
-
-def inject(conn: psycopg.Connection[Any], day: int) -> None:
-    rows = INJECTED.get(day, {})
-    if not rows:
-        return
-    batch = conn.execute(
-        "select extracted_at from webshop_loader.batch where day = %s", (day,)
-    ).fetchone()
-    assert batch is not None
-    with conn.transaction(), conn.cursor() as cur:
-        for table, values in rows.items():
-            columns = ", ".join(loader.contract.columns(table))
-            with cur.copy(f"copy raw.{table} ({columns}) from stdin") as copy:
-                for row in values:
-                    copy.write_row((*row, batch[0]))
-
-
-def failures_found(env: dict[str, str], target_path: Path, test: str, *args: str) -> int:
-    """How many failing rows one data test found (dbt exits 1 when it fails)."""
-    subprocess.run(
-        [DBT, "test", "--select", test, *args, "--target-path", str(target_path)],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        check=False,
-    )
-    results = json.loads((target_path / "run_results.json").read_text())["results"]
-    [result] = [r for r in results if r["unique_id"].split(".")[2] == test]
-    return int(result["failures"] or 0)
-
-
-@pytest.mark.xdist_group("warehouse-incremental")
-def test_incremental_equals_full_refresh(embedded_cluster: pg.Cluster, tmp_path: Path) -> None:
-    database = fresh_database(embedded_cluster)
-    incremental = pg_env(embedded_cluster, database) | {"DBT_SCHEMA": "inc"}
-    full = pg_env(embedded_cluster, database) | {"DBT_SCHEMA": "full"}
-    bridged_away = None
-    with psycopg.connect(**conninfo(embedded_cluster, database), autocommit=True) as conn:  # type: ignore[arg-type]
-        first = 0
-        for nights in NIGHTS_PER_RUN:
-            loader.load(conn, "raw", nights, CONFIG, set())
-            for day in range(first, first + nights):
-                inject(conn, day)
-            first += nights
-            dbt(incremental, tmp_path / "inc", "run")
-            if first == 2:  # day 1 built
-                second = conn.execute(
-                    "select session_id from inc_warehouse.fct_sessions"
-                    " where customer_id = %s and session_start = %s",
-                    (CUSTOMER, at(10 + 50 / 60)),
-                ).fetchone()
-                assert second is not None, "day 1 should give customer 900001 two sessions"
-                bridged_away = second[0]
-
-        tables = model_tables(conn, "inc")
-        assert {"fct_sessions", "dim_product", "stg_webshop__events"} <= tables.keys()
-        # The batch catalogue counts raw rows, so a re-delivery changes it (by design).
-        warehouse = {
-            name: relation for name, relation in tables.items() if not name.startswith("base_")
-        }
-        before = contents(conn, warehouse)
-
-        # No new data: nothing changes.
-        dbt(incremental, tmp_path / "inc", "run")
-        assert contents(conn, warehouse) == before
-
-        # The newest batch delivered once more (same rows, same batch moment): no change.
-        for table in loader.contract.TABLES:
-            conn.execute(
-                f"insert into raw.{table} select * from raw.{table}"
-                f" where _extracted_at = (select max(_extracted_at) from raw.{table})"
-            )
-        dbt(incremental, tmp_path / "inc", "run")
-        assert contents(conn, warehouse) == before
-
-        dbt(full, tmp_path / "full", "run", "--full-refresh")
-        full_tables = model_tables(conn, "full")
-        assert full_tables.keys() == tables.keys()
-        differences = {
-            name: differing_rows(conn, tables[name], full_tables[name]) for name in tables
-        }
-        assert differences == dict.fromkeys(tables, 0)
-
-        # The hand-made cases happened, and came out right.
-        sessions = conn.execute(
-            "select session_id, session_start, session_end, cart_value_added"
-            " from inc_warehouse.fct_sessions where customer_id = %s",
-            (CUSTOMER,),
-        ).fetchall()
-        assert [(start, end) for _, start, end, _ in sessions] == [(at(10), at(10 + 50 / 60))]
-        assert bridged_away not in {session_id for session_id, *_ in sessions}
-        # priced with the out-of-order version (20.00), not the one seen first (10.00)
-        assert sessions[0][3] == pytest.approx(20)
-        prices = conn.execute(
-            "select price, valid_from, valid_to from inc_warehouse.dim_product"
-            " where product_id = %s order by valid_from",
-            (PRODUCT,),
-        ).fetchall()
-        assert [str(price) for price, _, _ in prices] == ["10.00", "20.00", "30.00"]
-        assert [valid_to for _, _, valid_to in prices[:2]] == [
-            at(10.5),
-            at(8, DAY1 + timedelta(days=2)),
-        ]
-        emails = conn.execute(
-            "select email, is_current from inc_warehouse.dim_customer where customer_id = %s",
-            (CUSTOMER,),
-        ).fetchall()
-        assert emails == [("b@example.com", True)]
-        reasons = conn.execute(
-            "select source_id, reject_reason from inc_staging.stg_webshop__quarantine"
-            " where source_id in (9000000090, 9000000091) order by source_id"
-        ).fetchall()
-        assert reasons == [
-            (9_000_000_090, "event_data is not valid JSON"),
-            (9_000_000_091, "customer-id is not an integer"),
-        ]
-
-        # Tests that cost the night keep their power on what the night wrote: one more
-        # night, then a session counted twice among the customers it rewrote and one among
-        # those it did not touch. The night's unique test finds the first; with full_tests
-        # it reads every row and finds both.
-        loader.load(conn, "raw", 1, CONFIG, set())
-        dbt(incremental, tmp_path / "inc", "run")
-        fct, written = "inc_warehouse.fct_sessions", "inc.fct_sessions__written"
-        inserted = conn.execute(
-            f"insert into {fct} select * from {fct} where session_id = ("
-            f" select min(s.session_id) from {fct} as s join {written} as w"
-            " on s.customer_id = w.written_unit and s.session_start >= w.written_from)"
-        ).rowcount
-        inserted += conn.execute(
-            f"insert into {fct} select * from {fct} where session_id = ("
-            f" select min(session_id) from {fct}"
-            f" where customer_id not in (select written_unit from {written}))"
-        ).rowcount
-        assert inserted == 2
-        unique = "unique_fct_sessions_session_id"
-        assert failures_found(incremental, tmp_path / "inc", unique) == 1
-        assert (
-            failures_found(incremental, tmp_path / "inc", unique, "--vars", "full_tests: true") == 2
-        )
 
 
 def test_docs_list_exactly_the_raw_rules(
