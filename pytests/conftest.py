@@ -48,6 +48,26 @@ from webshop import pg, roles
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PG15_BIN_DIR = Path("/usr/lib/postgresql/15/bin")
+# The modules that take minutes, longest first: the two workers start with them, so that
+# none is left alone at the end.
+SLOW_MODULES = [
+    "test_orchestration",
+    "test_reliability",
+    "test_incremental",
+    "test_warehouse",
+    "test_erasure",
+    "test_dashboards",
+    "test_recovery",
+    "test_security",
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        module = item.path.stem
+        return SLOW_MODULES.index(module) if module in SLOW_MODULES else len(SLOW_MODULES)
+
+    items.sort(key=rank)  # stable: a module's tests keep their order
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -37,14 +37,12 @@ from webshop import cli, dashboard, loader, pg
 from webshop.generator import GeneratorConfig
 
 from conftest import REPO_ROOT, conninfo, fresh_database, pg_env
+from warehouse_helpers import CHROMIUM, page_dom
 
 DBT = str(Path(sys.executable).parent / "dbt")
 PROJECT = REPO_ROOT / "dashboards"
 MARTS = "analytics_marts"
 READER = "dashboards_test_reader"  # no personal data, like the analyst role
-CHROMIUM = next(
-    (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
-)
 needs_browser_and_node = pytest.mark.skipif(
     CHROMIUM is None or shutil.which("npm") is None,
     reason="needs Chromium and Node.js with npm (.ci/run installs `chromium`, `nodejs`, `npm`)",
@@ -251,27 +249,7 @@ def site(warehouse: Warehouse) -> Iterator[Site]:
 
 def dom(site: Site, page: str, profile: Path) -> str:
     """The page's DOM after its scripts ran (headless Chromium, no network but ours)."""
-    proc = subprocess.run(
-        [
-            str(CHROMIUM),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            f"--user-data-dir={profile}",
-            "--virtual-time-budget=20000",
-            "--dump-dom",
-            f"{site.url}/{page}/" if page else f"{site.url}/",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return proc.stdout
+    return page_dom(f"{site.url}/{page}/" if page else f"{site.url}/", profile)
 
 
 def text_of(fragment: str) -> str:

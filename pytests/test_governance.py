@@ -52,13 +52,10 @@ from webshop import dashboard, loader, pg, roles
 from webshop.generator import GeneratorConfig
 
 from conftest import REPO_ROOT, conninfo, fresh_database, pg_env
-from warehouse_helpers import append_batch, assert_clean, dbt
+from warehouse_helpers import CHROMIUM, append_batch, assert_clean, dbt, page_dom
 
 DBT = str(Path(sys.executable).parent / "dbt")
 MF = REPO_ROOT / ".venv-mf" / "bin" / "mf"
-CHROMIUM = next(
-    (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
-)
 AUCKLAND = "Pacific/Auckland"
 START = date(2026, 3, 2)  # a Monday
 DAYS = 21
@@ -367,31 +364,6 @@ def test_snapshots_stamp_utc_whatever_the_session_time_zone(built: Built) -> Non
 # -- dbt docs in a browser -------------------------------------------------------------------
 
 
-def dom(url: str, profile: Path) -> str:
-    """The page's DOM after its scripts ran (headless Chromium)."""
-    proc = subprocess.run(
-        [
-            str(CHROMIUM),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            f"--user-data-dir={profile}",
-            "--virtual-time-budget=20000",
-            "--dump-dom",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return proc.stdout
-
-
 def visible(document: str) -> str:
     """The document without its scripts and styles (the docs site keeps templates there)."""
     return re.sub(r"<(script|style)\b.*?</\1>", " ", document, flags=re.S)
@@ -423,7 +395,7 @@ def test_docs_open_on_the_overview(docs_site: str, tmp_path: Path) -> None:
     overview = (REPO_ROOT / "models/_overview__docs.md").read_text()
     heading = re.search(r"^# (.+)$", overview, re.M)
     assert heading
-    document = dom(f"{docs_site}/", tmp_path)
+    document = page_dom(f"{docs_site}/", tmp_path)
     headings = [text_of(h) for h in re.findall(r"<h1[^>]*>(.*?)</h1>", visible(document), re.S)]
     assert headings[:1] == [heading.group(1)], headings
     text = text_of(document)
@@ -440,7 +412,7 @@ def test_docs_list_a_marts_columns_with_their_descriptions(
     node = built.manifest()["nodes"]["model.webshop.mart_product_funnel_weekly"]
     catalog = json.loads((built.target / "catalog.json").read_text())
     types = {c: col["type"] for c, col in catalog["nodes"][node["unique_id"]]["columns"].items()}
-    text = text_of(dom(f"{docs_site}/#!/model/{node['unique_id']}", tmp_path))
+    text = text_of(page_dom(f"{docs_site}/#!/model/{node['unique_id']}", tmp_path))
     assert "Contract Enforced" in text and "Access public" in text
     assert "Owner Product <product@xccelerated-shop.com>" in text
     assert len(node["columns"]) == 17

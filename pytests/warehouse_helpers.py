@@ -10,10 +10,13 @@
 - ``contents(conn, tables)``: every relation's rows, sorted, for before/after comparisons.
 - ``append_batch(conn, rows, extracted_at, raw="raw")``: append hand-made raw rows (tuples in
   contract column order, without ``_extracted_at``) as one batch stamped ``extracted_at``.
+- ``CHROMIUM`` (the browser's path, or None) and ``page_dom(url, profile)``: a page's DOM
+  after its scripts ran, read by headless Chromium.
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from datetime import datetime
@@ -28,6 +31,9 @@ from webshop import contract
 from conftest import REPO_ROOT
 
 DBT = str(Path(sys.executable).parent / "dbt")
+CHROMIUM = next(
+    (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
+)
 
 
 def dbt(env: dict[str, str], target_path: Path, *args: str) -> str:
@@ -92,3 +98,28 @@ def append_batch(
             with cur.copy(statement) as copy:
                 for row in values:
                     copy.write_row((*row, extracted_at))
+
+
+def page_dom(url: str, profile: Path) -> str:
+    """The page's DOM after its scripts ran (headless Chromium, user data in `profile`)."""
+    proc = subprocess.run(
+        [
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            "--virtual-time-budget=20000",
+            "--dump-dom",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
