@@ -313,3 +313,36 @@
     end
     $$
 {% endmacro %}
+
+
+{% macro versions_changed_from(dimension, key, source_table, reset_column=none) %}
+    {#- Per key of an SCD2 dimension with versions this incremental model has not read
+        (raw table `source_table`): from when on the version in force may differ
+        (changed_from). A new version that is not the key's first only moves the valid_to
+        of the one before it, whose rows before the new valid_from keep their version; a
+        new first version (its valid_from may start from another created_at) and an
+        unread `reset_column` (a closed account) change them all (-infinity). A fact
+        placed before changed_from joins the same version as before. -#}
+    select
+        changed.{{ key }},
+        min(case
+            {%- if reset_column %}
+            when {{ is_unread('changed.' ~ reset_column, source_table) }}
+                then cast('-infinity' as timestamptz)
+            {%- endif %}
+            when not exists (
+                select 1 from {{ dimension }} as earlier
+                where
+                    earlier.{{ key }} = changed.{{ key }}
+                    and earlier.valid_from < changed.valid_from
+            ) then cast('-infinity' as timestamptz)
+            else changed.valid_from
+        end) as changed_from
+    from {{ dimension }} as changed
+    where
+        {{ is_unread('changed._extracted_at', source_table) }}
+        {%- if reset_column %}
+        or {{ is_unread('changed.' ~ reset_column, source_table) }}
+        {%- endif %}
+    group by changed.{{ key }}
+{% endmacro %}

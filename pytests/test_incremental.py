@@ -44,6 +44,7 @@ CONFIG = GeneratorConfig(seed=11, scale=0.003, start_date=date(2026, 1, 5), faul
 NIGHTS_PER_RUN = [1] * 12 + [7, 7] + [1] * 4  # 30 nights
 CUSTOMER = 900_001  # hand-made rows use ids the generator never reaches
 PRODUCT = 900_001
+ORDER = 900_001
 DAY1 = datetime(2026, 1, 6, tzinfo=timezone.utc)  # the activity day of batch 1
 
 
@@ -78,6 +79,16 @@ def product(price: str, updated_at: datetime) -> tuple[Any, ...]:
     return (PRODUCT, "SKU-T", "Test kettle", "kitchen", Decimal(price), 5, True, at(8), updated_at)
 
 
+def order(placed_at: datetime) -> dict[str, list[tuple[Any, ...]]]:
+    """An order of one line, one unit of the test product at 10.00."""
+    return {
+        "orders": [(ORDER, CUSTOMER, None, "placed", placed_at, placed_at)],
+        "order_line": [
+            (ORDER, ORDER, PRODUCT, 1, Decimal("10.00"), Decimal("0.00"), placed_at, placed_at)
+        ],
+    }
+
+
 # Hand-made rows, added to the batch of the day they are listed under (same batch moment).
 INJECTED: dict[int, dict[str, list[tuple[Any, ...]]]] = {
     1: {
@@ -93,6 +104,8 @@ INJECTED: dict[int, dict[str, list[tuple[Any, ...]]]] = {
             (9_000_000_090, "PAGE_VIEW", at(11), '{"customer-id": 9, "page": '),
             (9_000_000_091, "PAGE_VIEW", at(11), '{"customer-id": "abc"}'),
         ],
+        # Placed at 10.40, between the two sessions: in neither until day 9 bridges them.
+        **order(at(10 + 40 / 60)),
     },
     3: {"product": [product("30.00", at(8, DAY1 + timedelta(days=2)))]},
     # Out of order: a version older than the one delivered on day 3; in force at the add.
@@ -205,6 +218,17 @@ def test_incremental_equals_full_refresh(embedded_cluster: pg.Cluster, tmp_path:
             at(10.5),
             at(8, DAY1 + timedelta(days=2)),
         ]
+        # The order placed between the sessions is in the bridged one, and its line is
+        # priced with the out-of-order version in force at 10.40: both arrived days after it.
+        placed_in = conn.execute(
+            "select session_id from inc_warehouse.fct_orders where order_id = %s", (ORDER,)
+        ).fetchall()
+        assert placed_in == [(sessions[0][0],)]
+        list_price = conn.execute(
+            "select list_price_at_placement from inc_warehouse.fct_order_lines where order_id = %s",
+            (ORDER,),
+        ).fetchall()
+        assert list_price == [(Decimal("20.00"),)]
         emails = conn.execute(
             "select email, is_current from inc_warehouse.dim_customer where customer_id = %s",
             (CUSTOMER,),

@@ -8,20 +8,26 @@
 }}
 -- depends_on: {{ ref('int_orders__batches') }}
 
--- Incremental per order: the lines of an order are recomputed when its versions or lines,
--- or the versions of one of its products, changed in a batch this model has not read.
+-- Incremental per order: the lines of an order are recomputed when its versions or lines
+-- changed in a batch this model has not read, or the version in force at its placement of
+-- one of its products (placed from the product's changed_from on).
 with
 
 {% if is_incremental() -%}
+changed_products as (
+    {{ versions_changed_from(ref('dim_product'), 'product_id', 'product') }}
+),
+
 touched as (
     select touched_by_batches.order_id
     from ({{ touched_orders(ref('int_orders__batches')) }}) as touched_by_batches
     union
-    select product_lines.order_id from {{ ref('int_order_lines__latest') }} as product_lines
-    where product_lines.product_id in (
-        select changed.product_id from {{ ref('dim_product') }} as changed
-        where {{ is_unread('changed._extracted_at', 'product') }}
-    )
+    select product_lines.order_id
+    from {{ ref('int_order_lines__latest') }} as product_lines
+    inner join changed_products on product_lines.product_id = changed_products.product_id
+    inner join {{ ref('int_orders__milestones') }} as placed
+        on product_lines.order_id = placed.order_id
+    where placed.placed_at >= changed_products.changed_from
 ),
 
 lines as (

@@ -10,9 +10,12 @@
 -- depends_on: {{ ref('int_events__sessionized') }}
 -- depends_on: {{ ref('int_events__superseded') }}
 
--- Incremental per order: an order is recomputed when one of its versions or lines, the
--- versions of its customer or voucher, or its customer's sessions changed in a batch this
--- model has not read.
+-- Incremental per order: an order is recomputed when one of its versions or lines changed
+-- in a batch this model has not read, or what it joins at its placement: the version in
+-- force of its customer or voucher (placed from their changed_from on), or its customer's
+-- sessions (placed from one session gap and the two seconds of placed_in before the
+-- customer's first changed event on: sessions before that kept their start and end).
+{%- set gap = "interval '" ~ var('session_gap_minutes') ~ " minutes'" %}
 with
 
 {% if is_incremental() -%}
@@ -21,12 +24,19 @@ event_touches as (
 ),
 
 touched_customers as (
-    select customer_id from event_touches
-    union
-    select customer_id from {{ ref('dim_customer') }}
-    where
-        {{ is_unread('_extracted_at', 'customer') }}
-        or {{ is_unread('_closed_extracted_at', 'customer') }}
+    select
+        customer_id,
+        min(event_at) - {{ gap }} - interval '2 seconds' as changed_from
+    from event_touches
+    group by customer_id
+    union all
+    {{ versions_changed_from(
+        ref('dim_customer'), 'customer_id', 'customer', reset_column='_closed_extracted_at'
+    ) }}
+),
+
+changed_vouchers as (
+    {{ versions_changed_from(ref('dim_voucher'), 'voucher_id', 'voucher') }}
 ),
 
 touched as (
@@ -35,17 +45,14 @@ touched as (
     union
     select customer_orders.order_id
     from {{ ref('int_orders__milestones') }} as customer_orders
-    where
-        customer_orders.customer_id in (
-            select touched_customers.customer_id from touched_customers
-        )
+    inner join touched_customers
+        on customer_orders.customer_id = touched_customers.customer_id
+    where customer_orders.placed_at >= touched_customers.changed_from
     union
     select voucher_orders.order_id
     from {{ ref('int_orders__milestones') }} as voucher_orders
-    where voucher_orders.voucher_id in (
-        select changed.voucher_id from {{ ref('dim_voucher') }} as changed
-        where {{ is_unread('changed._extracted_at', 'voucher') }}
-    )
+    inner join changed_vouchers on voucher_orders.voucher_id = changed_vouchers.voucher_id
+    where voucher_orders.placed_at >= changed_vouchers.changed_from
 ),
 
 orders as (
