@@ -46,6 +46,32 @@ weeks as materialized (
         on calendar.date_day between observed.first_date and observed.last_date
 ),
 
+-- Each version with the weeks it overlaps (and the week before the first one shown, for
+-- the stock at its start): the joins below compare a product's versions with its weeks one
+-- week at a time (on week_start, then the exact condition), not every version with every
+-- week, which grew with the square of the history.
+bounds as (
+    select
+        cast(min(week_start) as timestamp) - interval '7 days' as first_week_start,
+        max(week_end_at) as last_week_end_at
+    from weeks
+),
+
+version_weeks as (
+    select
+        versions.*,
+        cast(overlapped.week_start as date) as week_start
+    from versions
+    cross join bounds
+    cross join lateral generate_series(
+        greatest(
+            date_trunc('week', versions.valid_from at time zone 'UTC'), bounds.first_week_start
+        ),
+        date_trunc('week', least(versions.valid_to, bounds.last_week_end_at) at time zone 'UTC'),
+        interval '7 days'
+    ) as overlapped (week_start)
+),
+
 product_starts as (
     select
         product_id,
@@ -72,9 +98,10 @@ ranges as materialized (
         min(versions.stock_quantity) as min_stock_quantity,
         max(versions.stock_quantity) as max_stock_quantity
     from product_weeks
-    inner join versions
+    inner join version_weeks as versions
         on
             product_weeks.product_id = versions.product_id
+            and product_weeks.week_start = versions.week_start
             and product_weeks.week_end_at > versions.valid_from
             and product_weeks.week_start_at < versions.valid_to
     group by product_weeks.week_start, product_weeks.product_id
@@ -92,9 +119,10 @@ changes as materialized (
         ), false) as went_out_of_stock,
         count(*) filter (where versions.price != versions.previous_price) as price_changes
     from product_weeks
-    inner join versions
+    inner join version_weeks as versions
         on
             product_weeks.product_id = versions.product_id
+            and product_weeks.week_start = versions.week_start
             and product_weeks.week_start_at <= versions.valid_from
             and product_weeks.week_end_at > versions.valid_from
     group by product_weeks.week_start, product_weeks.product_id
@@ -121,15 +149,17 @@ select
     at_end.is_active as is_active_at_week_end
 from product_weeks
 -- the version in force at the end of the week before (none if the product is newer)
-left join versions as at_start
+left join version_weeks as at_start
     on
         product_weeks.product_id = at_start.product_id
+        and product_weeks.week_start - 7 = at_start.week_start
         and product_weeks.week_start_at > at_start.valid_from
         and product_weeks.week_start_at <= at_start.valid_to
 -- the version in force at the week's last moment (now, for the current week)
-inner join versions as at_end
+inner join version_weeks as at_end
     on
         product_weeks.product_id = at_end.product_id
+        and product_weeks.week_start = at_end.week_start
         and product_weeks.week_end_at > at_end.valid_from
         and product_weeks.week_end_at <= at_end.valid_to
 inner join ranges
