@@ -52,7 +52,14 @@ from webshop import dashboard, loader, pg, roles
 from webshop.generator import GeneratorConfig
 
 from conftest import REPO_ROOT, conninfo, fresh_database, pg_env
-from warehouse_helpers import CHROMIUM, append_batch, assert_clean, dbt, page_dom
+from warehouse_helpers import (
+    CHROMIUM,
+    append_batch,
+    assert_clean,
+    customer_row,
+    dbt,
+    page_dom,
+)
 
 DBT = str(Path(sys.executable).parent / "dbt")
 MF = REPO_ROOT / ".venv-mf" / "bin" / "mf"
@@ -88,22 +95,7 @@ def boundary_rows() -> dict[str, list[tuple[Any, ...]]]:
     placed = SUNDAY_EVENING + timedelta(minutes=2, seconds=1)
     shop = "https://www.xccelerated-shop.com"
     return {
-        "customer": [
-            (
-                CUSTOMER,
-                "Ada",
-                "Lovelace",
-                "ada@example.com",
-                None,
-                "Main 1",
-                "1000 AA",
-                "Amsterdam",
-                "NL",
-                created,
-                created,
-                None,
-            )
-        ],
+        "customer": [customer_row(CUSTOMER, "ada@example.com", created, created)],
         "product": [
             (
                 PRODUCT,

@@ -20,7 +20,7 @@ from webshop import loader, pg
 from webshop.generator import Faults, GeneratorConfig
 
 from conftest import REPO_ROOT, conninfo, fresh_database, pg_env
-from warehouse_helpers import DBT, contents, dbt, differing_rows, model_tables
+from warehouse_helpers import DBT, contents, customer_row, dbt, differing_rows, model_tables
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
@@ -58,21 +58,7 @@ def event(event_id: int, kind: str, when: datetime, **data: Any) -> tuple[Any, .
 
 
 def customer(email: str, updated_at: datetime) -> tuple[Any, ...]:
-    created = at(9)
-    return (
-        CUSTOMER,
-        "Ada",
-        "Lovelace",
-        email,
-        None,
-        "Main 1",
-        "1000 AA",
-        "Amsterdam",
-        "NL",
-        created,
-        updated_at,
-        None,
-    )
+    return customer_row(CUSTOMER, email, at(9), updated_at)
 
 
 def product(price: str, updated_at: datetime) -> tuple[Any, ...]:

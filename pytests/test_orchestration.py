@@ -47,6 +47,7 @@ from webshop_orchestration.nightly import daily_partitions, first_night, nightly
 
 from conftest import REPO_ROOT, conninfo, fresh_database, pg_env
 from test_analytics import expected_status
+from warehouse_helpers import CHROMIUM, headless_chromium
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
@@ -502,7 +503,6 @@ def test_the_first_night_is_the_one_given_or_the_default_without_a_database(
 
 # -- the UI ------------------------------------------------------------------------------
 
-CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("google-chrome")
 # The lineage of fct_sessions down to the raw tables that the nightly batch fills.
 GRAPH_PAGE = "/assets/warehouse/fct_sessions?view=lineage&lineageScope=upstream&lineageDepth=3"
 
@@ -579,36 +579,23 @@ def test_the_ui_shows_the_asset_graph(dbt_target: Path, tmp_path: Path) -> None:
         assert sorted(key for key in keys if key[0] == "raw") == raw_keys
 
         screenshot = tmp_path / "asset-graph.png"
-        browser = subprocess.run(
-            [
-                CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                f"--user-data-dir={tmp_path / 'chromium'}",
-                "--window-size=2400,1400",
-                "--virtual-time-budget=30000",
-                f"--screenshot={screenshot}",
-                "--dump-dom",
-                f"http://127.0.0.1:{port}{GRAPH_PAGE}",
-            ],
-            capture_output=True,
-            text=True,
+        dom = headless_chromium(
+            tmp_path / "chromium",
+            "--window-size=2400,1400",
+            f"--screenshot={screenshot}",
+            "--dump-dom",
+            f"http://127.0.0.1:{port}{GRAPH_PAGE}",
+            budget_ms=30_000,
             timeout=180,
         )
-        assert browser.returncode == 0, browser.stderr[-3000:]
         assert png_size(screenshot) == (2400, 1400)
         assert screenshot.stat().st_size > 30_000  # a drawn graph, not a blank page
-        text = visible_text(browser.stdout)
+        text = visible_text(dom)
         for name in ("fct_sessions", "int_events__sessionized", "stg_webshop__events", "event"):
             assert f" {name} " in text, text[:3000]
         # The raw table on the graph is the nightly batch's asset: one partition per night
         # from the first night to yesterday.
-        assert 'href="/assets/raw/event' in browser.stdout
+        assert 'href="/assets/raw/event' in dom
         assert " 30 partitions " in text
     finally:
         stop_group(server)

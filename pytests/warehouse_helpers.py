@@ -10,12 +10,15 @@
 - ``contents(conn, tables)``: every relation's rows, sorted, for before/after comparisons.
 - ``append_batch(conn, rows, extracted_at, raw="raw")``: append hand-made raw rows (tuples in
   contract column order, without ``_extracted_at``) as one batch stamped ``extracted_at``.
-- ``CHROMIUM`` (the browser's path, or None) and ``page_dom(url, profile)``: a page's DOM
-  after its scripts ran, read by headless Chromium.
+- ``CHROMIUM`` (the browser's path: $CHROMIUM, else found on PATH, or None),
+  ``headless_chromium(profile, *args)`` and ``page_dom(url, profile)``: a page's DOM after
+  its scripts ran, read by headless Chromium.
+- ``customer_row(customer_id, email, created_at, updated_at)``: a raw customer row.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -31,7 +34,7 @@ from webshop import contract
 from conftest import REPO_ROOT
 
 DBT = str(Path(sys.executable).parent / "dbt")
-CHROMIUM = next(
+CHROMIUM = os.environ.get("CHROMIUM") or next(
     (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
 )
 
@@ -100,8 +103,32 @@ def append_batch(
                     copy.write_row((*row, extracted_at))
 
 
-def page_dom(url: str, profile: Path) -> str:
-    """The page's DOM after its scripts ran (headless Chromium, user data in `profile`)."""
+def customer_row(
+    customer_id: int, email: str, created_at: datetime, updated_at: datetime
+) -> tuple[Any, ...]:
+    """A raw customer row (contract order, without _extracted_at): Ada Lovelace in Amsterdam."""
+    return (
+        customer_id,
+        "Ada",
+        "Lovelace",
+        email,
+        None,
+        "Main 1",
+        "1000 AA",
+        "Amsterdam",
+        "NL",
+        created_at,
+        updated_at,
+        None,
+    )
+
+
+def headless_chromium(
+    profile: Path, *args: str, budget_ms: int = 20_000, timeout: int = 120
+) -> str:
+    """Run headless Chromium (user data in `profile`) on `args` (the page's URL last),
+    letting the page's scripts run for `budget_ms` of virtual time; fail the test when it
+    fails; return its stdout (the DOM, with --dump-dom)."""
     proc = subprocess.run(
         [
             str(CHROMIUM),
@@ -113,13 +140,17 @@ def page_dom(url: str, profile: Path) -> str:
             "--disable-sync",
             "--no-first-run",
             f"--user-data-dir={profile}",
-            "--virtual-time-budget=20000",
-            "--dump-dom",
-            url,
+            f"--virtual-time-budget={budget_ms}",
+            *args,
         ],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
     )
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout
+
+
+def page_dom(url: str, profile: Path) -> str:
+    """The page's DOM after its scripts ran (headless Chromium, user data in `profile`)."""
+    return headless_chromium(profile, "--dump-dom", url)
