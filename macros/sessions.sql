@@ -15,6 +15,12 @@
 {% endmacro %}
 
 
+{% macro session_gap() -%}
+    {#- The longest pause within a session (var session_gap_minutes), as an interval. -#}
+    interval '{{ var('session_gap_minutes') }} minutes'
+{%- endmacro %}
+
+
 {% macro event_touches(events, superseded) %}
     {#- Where the events changed since this incremental model last ran, as (customer_id,
         product_id, event_at): every logged-in event in force that it has not read (new,
@@ -44,7 +50,6 @@
         holding an event less than one session gap before the customer's first touch (a
         touch can join, split or end only such a session), else the touch itself. Always a
         session boundary, looked up one customer at a time through (customer_id, event_at). -#}
-    {%- set gap = "interval '" ~ var('session_gap_minutes') ~ " minutes'" %}
     select
         touched.customer_id,
         least(touched.first_touch_at, joinable.session_start) as restart_at
@@ -60,7 +65,7 @@
         from {{ sessionized }} as sessionized
         where
             sessionized.customer_id = touched.customer_id
-            and sessionized.event_at >= touched.first_touch_at - {{ gap }}
+            and sessionized.event_at >= touched.first_touch_at - {{ session_gap() }}
     ) as joinable
 {% endmacro %}
 

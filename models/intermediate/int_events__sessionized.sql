@@ -14,8 +14,6 @@
 }}
 -- depends_on: {{ ref('int_events__superseded') }}
 
-{%- set gap = "interval '" ~ var('session_gap_minutes') ~ " minutes'" %}
-
 with
 
 {% if is_incremental() -%}
@@ -70,7 +68,7 @@ flagged as (
         *,
         case
             when lag(event_at) over by_customer is null then 1
-            when event_at - lag(event_at) over by_customer > {{ gap }} then 1
+            when event_at - lag(event_at) over by_customer > {{ session_gap() }} then 1
             else 0
         end as starts_session,
         row_number() over by_customer as event_number

@@ -15,7 +15,6 @@
 -- force of its customer or voucher (placed from their changed_from on), or its customer's
 -- sessions (placed from one session gap and the two seconds of placed_in before the
 -- customer's first changed event on: sessions before that kept their start and end).
-{%- set gap = "interval '" ~ var('session_gap_minutes') ~ " minutes'" %}
 with
 
 {% if is_incremental() -%}
@@ -26,7 +25,7 @@ event_touches as (
 touched_customers as (
     select
         customer_id,
-        min(event_at) - {{ gap }} - interval '2 seconds' as changed_from
+        min(event_at) - {{ session_gap() }} - interval '2 seconds' as changed_from
     from event_touches
     group by customer_id
     union all
