@@ -239,6 +239,34 @@
 {% endmacro %}
 
 
+{% macro replace_from_restarts(restarts) %}
+    {#- Pre-hook of a replace_from model whose recomputed rows can be none for a unit:
+        deletes each unit's rows from its restart point (`restarts`: SQL giving the
+        unique_key and restart_at), so that rows that should vanish vanish even when the
+        unit has no new row to carry the point (the strategy deletes from the first new
+        row). Nothing in a full build. -#}
+    {%- if is_incremental() -%}
+        {%- set unit = config.require("unique_key") -%}
+        {%- set since = config.require("replace_from_column") -%}
+        delete from {{ this }} as existing
+        using ({{ restarts }}) as restarted
+        where
+            existing.{{ unit }} = restarted.{{ unit }}
+            and existing.{{ since }} >= restarted.restart_at
+    {%- endif -%}
+{% endmacro %}
+
+
+{% macro delete_rows_from(column, since) %}
+    {#- Pre-hook of a model recomputed whole from one point on (`since`: SQL for one value
+        of `column`): in an incremental run, deletes its rows from there, so that rows
+        that should vanish vanish. Nothing in a full build. -#}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ column }} >= ({{ since }})
+    {%- endif -%}
+{% endmacro %}
+
+
 {% macro customer_rows_from(relation, restart="restart") %}
     {#- The rows of `relation` (an events model with customer_id and event_at) of each
         customer in `restart` (customer_id, restart_at) at or after its restart_at. -#}

@@ -81,3 +81,96 @@
             then cast({{ text }} as bigint)
     end
 {% endmacro %}
+
+
+{% macro funnel_order_restarts() %}
+    {#- fct_funnel_orders' restart points in an incremental run, per customer (customer_id,
+        restart_at, a session start or the moment of an order): its sessions changed from
+        the restart of fct_sessions (events new, late or superseded), and a changed order
+        (a version or line unread) can leave or join any session from the first one that
+        can hold its placement (ending at most two seconds before it), for every customer
+        any of its versions names. Orders re-matched to other sessions by the events fall
+        within the first restart (fct_orders' rule). -#}
+    with
+
+    touches as (
+        {{ event_touches(ref('int_events__sessionized'), ref('int_events__superseded')) }}
+    ),
+
+    touched_orders as (
+        {{ touched_orders(ref('int_orders__batches')) }}
+    ),
+
+    -- Every customer a version of a changed order names, from the order's earliest
+    -- placement (placed_at is the minimum over its versions).
+    placements as (
+        select distinct
+            order_versions.customer_id,
+            min(order_versions.placed_at) over (partition by order_versions.order_id)
+                as placed_at
+        from touched_orders
+        {{ lateral_rows(
+            relation=ref('stg_webshop__orders'), key='order_id', outer='touched_orders',
+            alias='order_versions'
+        ) }}
+    ),
+
+    restarts as (
+        {{ customer_restarts('touches', ref('int_events__sessionized')) }}
+        union all
+        select
+            placements.customer_id,
+            coalesce(first_holder.session_start, placements.placed_at) as restart_at
+        from placements
+        cross join lateral (
+            select min(sessions.session_start) as session_start
+            from {{ ref('fct_sessions') }} as sessions
+            where
+                sessions.customer_id = placements.customer_id
+                and sessions.session_end >= placements.placed_at - interval '2 seconds'
+        ) as first_holder
+    )
+
+    select
+        customer_id,
+        min(restart_at) as restart_at
+    from restarts
+    group by customer_id
+{% endmacro %}
+
+
+{% macro funnel_restart_week() %}
+    {#- SQL for one date: the ISO week (Monday, UTC) from which the weekly funnel is
+        recomputed, null when nothing changed: that of the earliest of the customers'
+        session restarts (changed events) and of the sessions, of any customer, that can
+        hold a changed order's placement (ending at most two seconds before the earliest;
+        through fct_sessions' session_end index), whoever the order belonged to before. -#}
+    with
+
+    touches as (
+        {{ event_touches(ref('int_events__sessionized'), ref('int_events__superseded')) }}
+    ),
+
+    session_restarts as (
+        {{ customer_restarts('touches', ref('int_events__sessionized')) }}
+    ),
+
+    placed as (
+        select min(placed_at) as placed_at
+        from {{ ref('int_orders__milestones') }}
+        where order_id in ({{ touched_orders(ref('int_orders__batches')) }})
+    ),
+
+    holders as (
+        select min(session_start) as session_start
+        from {{ ref('fct_sessions') }}
+        where session_end >= (select placed.placed_at from placed) - interval '2 seconds'
+    )
+
+    select
+        cast({{ dbt.date_trunc('week', "least(
+            (select min(session_restarts.restart_at) from session_restarts),
+            (select holders.session_start from holders),
+            (select placed.placed_at from placed)
+        ) at time zone 'UTC'") }} as date) as restart_week
+{% endmacro %}

@@ -45,7 +45,10 @@ NIGHTS_PER_RUN = [1] * 12 + [7, 7] + [1] * 4  # 30 nights
 CUSTOMER = 900_001  # hand-made rows use ids the generator never reaches
 PRODUCT = 900_001
 ORDER = 900_001
+ORDER_2 = 900_002
 DAY1 = datetime(2026, 1, 6, tzinfo=timezone.utc)  # the activity day of batch 1
+ADDED_AT = DAY1 + timedelta(hours=10, minutes=50)  # the test product's cart add on day 1
+ONE_S = timedelta(seconds=1)
 
 
 def at(hours: float, day: datetime = DAY1) -> datetime:
@@ -65,12 +68,21 @@ def product(price: str, updated_at: datetime) -> tuple[Any, ...]:
     return (PRODUCT, "SKU-T", "Test kettle", "kitchen", Decimal(price), 5, True, at(8), updated_at)
 
 
-def order(placed_at: datetime) -> dict[str, list[tuple[Any, ...]]]:
+def order(placed_at: datetime, order_id: int = ORDER) -> dict[str, list[tuple[Any, ...]]]:
     """An order of one line, one unit of the test product at 10.00."""
     return {
-        "orders": [(ORDER, CUSTOMER, None, "placed", placed_at, placed_at)],
+        "orders": [(order_id, CUSTOMER, None, "placed", placed_at, placed_at)],
         "order_line": [
-            (ORDER, ORDER, PRODUCT, 1, Decimal("10.00"), Decimal("0.00"), placed_at, placed_at)
+            (
+                order_id,
+                order_id,
+                PRODUCT,
+                1,
+                Decimal("10.00"),
+                Decimal("0.00"),
+                placed_at,
+                placed_at,
+            )
         ],
     }
 
@@ -83,17 +95,27 @@ INJECTED: dict[int, dict[str, list[tuple[Any, ...]]]] = {
         # Two sessions 50 minutes apart; the second adds the product at 10.00.
         "event": [
             event(9_000_000_001, "PAGE_VIEW", at(10), page="https://www.xccelerated-shop.com/"),
-            event(
-                9_000_000_002, "ADD_PRODUCT_TO_CART", at(10 + 50 / 60), product=PRODUCT, quantity=1
-            ),
+            event(9_000_000_002, "ADD_PRODUCT_TO_CART", ADDED_AT, product=PRODUCT, quantity=1),
             # Unusable rows: quarantined with a reason, never a failed build.
             (9_000_000_090, "PAGE_VIEW", at(11), '{"customer-id": 9, "page": '),
             (9_000_000_091, "PAGE_VIEW", at(11), '{"customer-id": "abc"}'),
         ],
         # Placed at 10.40, between the two sessions: in neither until day 9 bridges them.
-        **order(at(10 + 40 / 60)),
+        "orders": [*order(at(10 + 40 / 60))["orders"], *order(ADDED_AT + ONE_S, ORDER_2)["orders"]],
+        # ORDER_2, a second after the add, holds the product: the funnel's order step.
+        "order_line": [
+            *order(at(10 + 40 / 60))["order_line"],
+            *order(ADDED_AT + ONE_S, ORDER_2)["order_line"],
+        ],
     },
     3: {"product": [product("30.00", at(8, DAY1 + timedelta(days=2)))]},
+    # A version of ORDER_2 created a second before the add: placed before it, the session
+    # loses its order step and its funnel row, with no new row to take its place.
+    4: {
+        "orders": [
+            (ORDER_2, CUSTOMER, None, "paid", ADDED_AT - ONE_S, at(8, DAY1 + timedelta(days=3)))
+        ]
+    },
     # Out of order: a version older than the one delivered on day 3; in force at the add.
     6: {"product": [product("20.00", at(10.5))]},
     # A tie: same updated_at as the first customer version, delivered later: it wins.
@@ -117,6 +139,15 @@ def inject(conn: psycopg.Connection[Any], day: int) -> None:
             with cur.copy(f"copy raw.{table} ({columns}) from stdin") as copy:
                 for row in values:
                     copy.write_row((*row, batch[0]))
+
+
+def funnel_rows(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
+    """The hand-made customer's funnel order steps: session, product, first order."""
+    return conn.execute(
+        "select session_id, product_id, first_order_at from inc_warehouse.fct_funnel_orders"
+        " where customer_id = %s order by session_start, product_id",
+        (CUSTOMER,),
+    ).fetchall()
 
 
 def failures_found(env: dict[str, str], target_path: Path, test: str, *args: str) -> int:
@@ -154,6 +185,9 @@ def test_incremental_equals_full_refresh(embedded_cluster: pg.Cluster, tmp_path:
                 ).fetchone()
                 assert second is not None, "day 1 should give customer 900001 two sessions"
                 bridged_away = second[0]
+                assert funnel_rows(conn) == [(bridged_away, PRODUCT, ADDED_AT + ONE_S)]
+            if first == 5:  # day 4 built: ORDER_2 now placed before the add
+                assert funnel_rows(conn) == []
 
         tables = model_tables(conn, "inc")
         assert {"fct_sessions", "dim_product", "stg_webshop__events"} <= tables.keys()
@@ -215,6 +249,8 @@ def test_incremental_equals_full_refresh(embedded_cluster: pg.Cluster, tmp_path:
             (ORDER,),
         ).fetchall()
         assert list_price == [(Decimal("20.00"),)]
+        # Both orders came before the add in the bridged session: no order step is left.
+        assert funnel_rows(conn) == []
         emails = conn.execute(
             "select email, is_current from inc_warehouse.dim_customer where customer_id = %s",
             (CUSTOMER,),

@@ -7,17 +7,6 @@ customers as (
     where is_current and customer_id != -1
 ),
 
-sessions as (
-    select
-        customer_id,
-        session_start,
-        session_end,
-        events,
-        cast(session_start at time zone 'UTC' as date) as start_date,
-        cast(session_end at time zone 'UTC' as date) as end_date
-    from {{ ref('fct_sessions') }}
-),
-
 orders as (
     select
         customer_id,
@@ -29,9 +18,10 @@ orders as (
 
 -- The window ends on the latest day the warehouse has events or orders for (not on
 -- today, so a rebuild of old data ranks the same way). A session ends with its last
--- event, so the latest session end is the latest event.
+-- event, so the latest session end is the latest event (fct_sessions' session_end index).
 latest as (
-    select max(end_date) as last_day from sessions
+    select cast(max(session_end) at time zone 'UTC' as date) as last_day
+    from {{ ref('fct_sessions') }}
     union all
     select max(placed_date) as last_day from orders
 ),
@@ -41,6 +31,24 @@ engagement_window as (
         max(last_day) - {{ window_days - 1 }} as first_day,
         max(last_day) as last_day
     from latest
+),
+
+-- Only the sessions that end in the window or later can have a day in it, read through
+-- the session_end index: the window's share of the history, however long that is.
+sessions as (
+    select
+        customer_id,
+        session_start,
+        session_end,
+        events,
+        cast(session_start at time zone 'UTC' as date) as start_date,
+        cast(session_end at time zone 'UTC' as date) as end_date
+    from {{ ref('fct_sessions') }}
+    where
+        session_end >= (
+            select cast(engagement_window.first_day as timestamp) at time zone 'UTC'
+            from engagement_window
+        )
 ),
 
 session_totals as (

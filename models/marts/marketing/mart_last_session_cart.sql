@@ -1,44 +1,50 @@
 with
 
-sessions as (
-    select * from {{ ref('fct_sessions') }}
-),
-
-orders as (
-    select * from {{ ref('fct_orders') }}
-),
-
 customers as (
     select * from {{ ref('dim_customer') }}
     where is_current
 ),
 
+-- Each customer's latest session: one lookup per customer through fct_sessions'
+-- (customer_id, session_start) index, however long the history.
 last_sessions as (
-    select *
-    from (
+    select
+        customers.customer_id,
+        customers.email,
+        last_session.session_id,
+        last_session.session_start,
+        last_session.session_end,
+        last_session.cart_value_added,
+        last_session.cart_value_net
+    from customers
+    cross join lateral (
         select
-            *,
-            row_number() over (
-                partition by customer_id order by session_start desc
-            ) as recency
-        from sessions
-    ) as ranked
-    where recency = 1
+            sessions.session_id,
+            sessions.session_start,
+            sessions.session_end,
+            sessions.cart_value_added,
+            sessions.cart_value_net
+        from {{ ref('fct_sessions') }} as sessions
+        where sessions.customer_id = customers.customer_id
+        order by sessions.session_start desc
+        limit 1
+    ) as last_session
 ),
 
+-- The orders of those sessions only (fct_orders' session_id index).
 session_orders as (
     select
         session_id,
         count(*) as orders_placed,
         cast(sum(net_amount) as numeric(38, 2)) as order_value
-    from orders
-    where session_id is not null
+    from {{ ref('fct_orders') }}
+    where session_id in (select last_sessions.session_id from last_sessions)
     group by session_id
 )
 
 select
     last_sessions.customer_id,
-    customers.email,
+    last_sessions.email,
     last_sessions.session_id,
     last_sessions.session_start,
     last_sessions.session_end,
@@ -48,4 +54,3 @@ select
     session_orders.order_value
 from last_sessions
 inner join session_orders on last_sessions.session_id = session_orders.session_id
-inner join customers on last_sessions.customer_id = customers.customer_id

@@ -1,4 +1,30 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='session_week',
+        pre_hook="{{ delete_rows_from('session_week', funnel_restart_week()) }}",
+    )
+}}
+-- depends_on: {{ ref('int_events__sessionized') }}
+-- depends_on: {{ ref('int_events__superseded') }}
+-- depends_on: {{ ref('int_orders__batches') }}
+-- depends_on: {{ ref('int_orders__milestones') }}
+
+-- Incremental per week: the weeks from the earliest session whose steps can have changed
+-- (funnel_restart_week: changed events or orders) are deleted and recomputed whole (a
+-- median needs every session of its week); earlier weeks keep their rows.
+{%- set since -%}
+(select cast(restart.restart_week as timestamp) at time zone 'UTC' from restart)
+{%- endset %}
+
 with
+
+{% if is_incremental() -%}
+restart as (
+    {{ funnel_restart_week() }}
+),
+{%- endif %}
 
 -- fct_sessions holds each session's first product view and its first cart add after a
 -- product view, fct_funnel_orders its first order after that add (the funnel is ordered:
@@ -10,6 +36,10 @@ sessions as (
         first_product_view_at as first_view_at,
         first_cart_add_after_view_at as first_add_at
     from {{ ref('fct_sessions') }}
+    {%- if is_incremental() %}
+    -- through the session_end index (a session ends after it starts)
+    where session_end >= {{ since }} and session_start >= {{ since }}
+    {%- endif %}
 ),
 
 -- The order step: the first order placed in the session at or after that first add.
@@ -18,7 +48,11 @@ first_orders as (
         session_id,
         session_first_order_at as first_order_at
     from {{ ref('fct_funnel_orders') }}
-    where session_first_order_at is not null
+    where
+        session_first_order_at is not null
+        {%- if is_incremental() %}
+        and session_start >= {{ since }}
+        {%- endif %}
 ),
 
 calendar as (

@@ -1,12 +1,47 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_from',
+        unique_key='customer_id',
+        replace_from_column='session_start',
+        indexes=[{'columns': ['customer_id', 'session_start']}],
+        pre_hook="{{ replace_from_restarts(funnel_order_restarts()) }}",
+    )
+}}
+-- depends_on: {{ ref('int_events__sessionized') }}
+-- depends_on: {{ ref('int_events__superseded') }}
+-- depends_on: {{ ref('int_orders__batches') }}
+-- depends_on: {{ ref('stg_webshop__orders') }}
+
 -- The product funnel's order step, for both funnel marts and the semantic layer: per
 -- session with an order and product it added to the cart, the first order placed at or
 -- after the product's first add that holds the product, and the first order placed at or
 -- after the session's first cart add after a product view. Its other steps are in
 -- fct_sessions (per session) and int_session_products (per session and product).
--- A table, rebuilt whole: orders arrive, change and find their session independently of
--- the events fct_sessions is incremental on, and there are only as many rows as products
--- in carts of sessions with an order.
+-- Incremental per customer, like fct_sessions: from the first session its changed events
+-- or changed orders can reach (funnel_order_restarts), whose rows the pre-hook deletes
+-- first (a session can lose its last order).
 with
+
+{% if is_incremental() -%}
+restart as (
+    {{ funnel_order_restarts() }}
+),
+
+customer_sessions as (
+    select restarted.*
+    from restart
+    {{ lateral_rows(
+        relation=ref('fct_sessions'), key='customer_id', column='session_start',
+        since='restart.restart_at', outer='restart', alias='restarted'
+    ) }}
+),
+{%- else %}
+
+customer_sessions as (
+    select * from {{ ref('fct_sessions') }}
+),
+{%- endif %}
 
 orders as (
     select
@@ -14,7 +49,11 @@ orders as (
         session_id,
         placed_at
     from {{ ref('fct_orders') }}
-    where session_id is not null
+    where
+        session_id is not null
+        {%- if is_incremental() %}
+        and session_id in (select customer_sessions.session_id from customer_sessions)
+        {%- endif %}
 ),
 
 order_lines as (
@@ -22,6 +61,7 @@ order_lines as (
         order_id,
         product_id
     from {{ ref('fct_order_lines') }}
+    where order_id in (select orders.order_id from orders)
 ),
 
 sessions as (
@@ -30,7 +70,7 @@ sessions as (
         customer_id,
         session_start,
         first_cart_add_after_view_at
-    from {{ ref('fct_sessions') }}
+    from customer_sessions
     where session_id in (select orders.session_id from orders)
 ),
 

@@ -3,7 +3,7 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='order_id',
-        indexes=[{'columns': ['order_id']}],
+        indexes=[{'columns': ['order_id']}, {'columns': ['session_id']}],
     )
 }}
 -- depends_on: {{ ref('int_orders__batches') }}

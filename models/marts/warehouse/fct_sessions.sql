@@ -7,6 +7,7 @@
         indexes=[
             {'columns': ['customer_id', 'session_start']},
             {'columns': ['session_id']},
+            {'columns': ['session_end']},
         ],
         post_hook=[
             "{{ partial_index('session_start', 'unpriced_cart_events > 0') }}",
