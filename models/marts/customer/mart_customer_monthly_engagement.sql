@@ -39,16 +39,31 @@ order_months as (
     group by orders.customer_id, calendar.month_start_date
 ),
 
+-- Months with sessions, orders or both (each side has one row per customer and month).
 activity_months as (
     select
-        customer_id,
-        activity_month
+        coalesce(customer_months.customer_id, order_months.customer_id) as customer_id,
+        coalesce(customer_months.activity_month, order_months.activity_month)
+            as activity_month,
+        customer_months.sessions,
+        customer_months.active_days,
+        customer_months.events,
+        customer_months.page_view_events,
+        customer_months.product_visit_events,
+        customer_months.search_events,
+        customer_months.add_to_cart_events,
+        customer_months.remove_from_cart_events,
+        customer_months.sign_up_events,
+        customer_months.other_events,
+        customer_months.product_views,
+        order_months.orders,
+        order_months.orders_cancelled,
+        order_months.revenue
     from customer_months
-    union
-    select
-        customer_id,
-        activity_month
-    from order_months
+    full outer join order_months
+        on
+            customer_months.customer_id = order_months.customer_id
+            and customer_months.activity_month = order_months.activity_month
 )
 
 select
@@ -60,29 +75,21 @@ select
         + extract(month from age(activity_months.activity_month, customers.cohort_month))
         as integer
     ) as months_since_signup,
-    coalesce(customer_months.sessions, 0) as sessions,
-    coalesce(customer_months.active_days, 0) as active_days,
-    coalesce(customer_months.events, 0) as events,
-    coalesce(customer_months.page_view_events, 0) as page_view_events,
-    coalesce(customer_months.product_visit_events, 0) as product_visit_events,
-    coalesce(customer_months.search_events, 0) as search_events,
-    coalesce(customer_months.add_to_cart_events, 0) as add_to_cart_events,
-    coalesce(customer_months.remove_from_cart_events, 0) as remove_from_cart_events,
-    coalesce(customer_months.sign_up_events, 0) as sign_up_events,
-    coalesce(customer_months.other_events, 0) as other_events,
-    coalesce(customer_months.product_views, 0) as product_views,
-    coalesce(order_months.orders, 0) as orders,
-    coalesce(order_months.orders_cancelled, 0) as orders_cancelled,
-    cast(coalesce(order_months.revenue, 0) as numeric(38, 2)) as revenue
+    coalesce(activity_months.sessions, 0) as sessions,
+    coalesce(activity_months.active_days, 0) as active_days,
+    coalesce(activity_months.events, 0) as events,
+    coalesce(activity_months.page_view_events, 0) as page_view_events,
+    coalesce(activity_months.product_visit_events, 0) as product_visit_events,
+    coalesce(activity_months.search_events, 0) as search_events,
+    coalesce(activity_months.add_to_cart_events, 0) as add_to_cart_events,
+    coalesce(activity_months.remove_from_cart_events, 0) as remove_from_cart_events,
+    coalesce(activity_months.sign_up_events, 0) as sign_up_events,
+    coalesce(activity_months.other_events, 0) as other_events,
+    coalesce(activity_months.product_views, 0) as product_views,
+    coalesce(activity_months.orders, 0) as orders,
+    coalesce(activity_months.orders_cancelled, 0) as orders_cancelled,
+    cast(coalesce(activity_months.revenue, 0) as numeric(38, 2)) as revenue
 from activity_months
 -- Only customers the warehouse knows: events and orders of unknown customer ids are
 -- counted in mart_data_quality instead.
 inner join customers on activity_months.customer_id = customers.customer_id
-left join customer_months
-    on
-        activity_months.customer_id = customer_months.customer_id
-        and activity_months.activity_month = customer_months.activity_month
-left join order_months
-    on
-        activity_months.customer_id = order_months.customer_id
-        and activity_months.activity_month = order_months.activity_month
