@@ -15,6 +15,39 @@
 {% endmacro %}
 
 
+{% macro sessions_ending_from(outer, since, alias, keep_outer=false) %}
+    {#- Joins each row of `outer` (with customer_id) to that customer's sessions in
+        fct_sessions ending at or after `since`, as `alias`: the sessions starting from it
+        (through the (customer_id, session_start) index) and the one session before it if
+        it ends after it (a customer's sessions do not overlap), so the cost is the
+        sessions read, not the customer's history. `keep_outer`: outer rows without such a
+        session are kept (a left join). -#}
+    {{ 'left join' if keep_outer else 'cross join' }} lateral (
+        select from_since.*
+        from (
+            select candidate.*
+            from {{ ref('fct_sessions') }} as candidate
+            where
+                candidate.customer_id = {{ outer }}.customer_id
+                and candidate.session_start >= {{ since }}
+            offset 0
+        ) as from_since
+        union all
+        select crossing.*
+        from (
+            select candidate.*
+            from {{ ref('fct_sessions') }} as candidate
+            where
+                candidate.customer_id = {{ outer }}.customer_id
+                and candidate.session_start < {{ since }}
+            order by candidate.session_start desc
+            limit 1
+        ) as crossing
+        where crossing.session_end >= {{ since }}
+    ) as {{ alias }}{{ ' on true' if keep_outer else '' }}
+{% endmacro %}
+
+
 {% macro session_gap() -%}
     {#- The longest pause within a session (var session_gap_minutes), as an interval. -#}
     interval '{{ var('session_gap_minutes') }} minutes'
@@ -120,15 +153,13 @@
         union all
         select
             placements.customer_id,
-            coalesce(first_holder.session_start, placements.placed_at) as restart_at
+            coalesce(min(holders.session_start), placements.placed_at) as restart_at
         from placements
-        cross join lateral (
-            select min(sessions.session_start) as session_start
-            from {{ ref('fct_sessions') }} as sessions
-            where
-                sessions.customer_id = placements.customer_id
-                and sessions.session_end >= placements.placed_at - interval '2 seconds'
-        ) as first_holder
+        {{ sessions_ending_from(
+            'placements', "placements.placed_at - interval '2 seconds'", 'holders',
+            keep_outer=true
+        ) }}
+        group by placements.customer_id, placements.placed_at
     )
 
     select

@@ -26,8 +26,7 @@ restart as (
 ),
 
 -- From the first day of the month of the first new session, the customer's sessions
--- that end in it or later (found by customer through the (customer_id, session_start)
--- index, then filtered on session_end: a session ends after it starts).
+-- that end in it or later.
 {%- set restart_month_start = dbt.date_trunc('month', "restart_at at time zone 'UTC'") %}
 restart_moments as (
     select
@@ -42,10 +41,8 @@ scoped as (
         customer_sessions.*,
         restart_moments.restart_month
     from restart_moments
-    {{ lateral_rows(
-        relation=ref('fct_sessions'), key='customer_id', column='session_end',
-        since='restart_moments.restart_month_at', outer='restart_moments',
-        alias='customer_sessions'
+    {{ sessions_ending_from(
+        'restart_moments', 'restart_moments.restart_month_at', 'customer_sessions'
     ) }}
 ),
 {%- else %}
