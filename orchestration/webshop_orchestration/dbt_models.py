@@ -9,6 +9,7 @@ dbt connects as profiles.yml says: the PG* variables of the environment.
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -44,10 +45,19 @@ def dbt_project(project_dir: Path) -> DbtProject:
         profiles_dir=os.environ.get("DBT_PROFILES_DIR", project_dir),
     )
     if _stale(project.manifest_path, project_dir):
-        dbt_resource(project).cli(
-            ["parse", "--quiet"], target_path=project.manifest_path.parent
-        ).wait()
+        _parse(project)
     return project
+
+
+def _parse(project: DbtProject) -> None:
+    """`dbt parse` into a directory of its own, then the manifest moved into place in one
+    step: two processes loading the code location at once (test workers, `dagster dev`
+    and a run) never read a manifest the other is still writing."""
+    target = project.manifest_path.parent
+    target.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".parse-", dir=target) as parsed:
+        dbt_resource(project).cli(["parse", "--quiet"], target_path=Path(parsed)).wait()
+        os.replace(Path(parsed) / "manifest.json", project.manifest_path)
 
 
 def _stale(manifest: Path, project_dir: Path) -> bool:
