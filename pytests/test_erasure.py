@@ -6,6 +6,10 @@ After the build, a closing version arrives that still carries an e-mail, and a l
 version without deleted_at that carries personal data again. After the next build and
 `webshop scrub-closed-accounts`, no text column of any table in any schema holds one of
 their values; the incremental warehouse equals a full refresh and every raw row reconciles.
+
+On the embedded server only: the SQL is the same on PostgreSQL 15, whose one difference
+(how a text is tried as JSON, see create_functions) the daily build on PostgreSQL 15
+exercises with the generator's broken documents (test_warehouse).
 """
 
 from __future__ import annotations
@@ -84,15 +88,9 @@ def found_anywhere(conn: psycopg.Connection[Any], values: list[str]) -> list[str
     return hits
 
 
-@pytest.fixture(params=["embedded_cluster", "pg15_cluster"])
-def cluster(request: pytest.FixtureRequest) -> pg.Cluster:
-    """The embedded PostgreSQL 18 and Debian's 15 (JSON is checked differently there)."""
-    server: pg.Cluster = request.getfixturevalue(request.param)
-    return server
-
-
-def test_a_closed_account_leaves_no_personal_data(cluster: pg.Cluster, tmp_path: Path) -> None:
-    embedded_cluster = cluster
+def test_a_closed_account_leaves_no_personal_data(
+    embedded_cluster: pg.Cluster, tmp_path: Path
+) -> None:
     database = fresh_database(embedded_cluster)
     env = pg_env(embedded_cluster, database) | {"DBT_SCHEMA": "inc"}
     config = GeneratorConfig(seed=4, scale=0.002, start_date=date(2026, 4, 6))
