@@ -374,3 +374,43 @@
         {%- endif %}
     group by changed.{{ key }}
 {% endmacro %}
+
+
+{% macro versions_restart_week(dimension, key, source_table, week_column='week_start') %}
+    {#- SQL for one date: the ISO week (Monday, UTC) from which a weekly incremental mart
+        over SCD2 `dimension` (rows per `key` and `week_column`) is recomputed, null when no
+        version changed: the earliest changed_from of versions_changed_from; for a key
+        whose first version is new (all its valid_from may move), the earlier of its first
+        valid_from now and the first week the mart shows for it. -#}
+    with
+
+    changed as (
+        {{ versions_changed_from(dimension, key, source_table) }}
+    ),
+
+    restarts as (
+        select
+            case
+                when changed.changed_from > cast('-infinity' as timestamptz)
+                    then changed.changed_from
+                else least(
+                    (
+                        select min(versions.valid_from)
+                        from {{ dimension }} as versions
+                        where versions.{{ key }} = changed.{{ key }}
+                    ),
+                    (
+                        select cast(min(shown.{{ week_column }}) as timestamp) at time zone 'UTC'
+                        from {{ this }} as shown
+                        where shown.{{ key }} = changed.{{ key }}
+                    )
+                )
+            end as restart_at
+        from changed
+    )
+
+    select
+        cast({{ dbt.date_trunc('week', "min(restart_at) at time zone 'UTC'") }} as date)
+            as restart_week
+    from restarts
+{% endmacro %}

@@ -1,8 +1,34 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='week_start',
+        pre_hook="{{ delete_rows_from('week_start', versions_restart_week(ref('dim_product'), 'product_id', 'product')) }}",
+    )
+}}
+
+-- Incremental per week: the weeks from the earliest one a changed product version can
+-- reach (versions_restart_week) are deleted and recomputed from the versions in force from
+-- that week's start on (a version's lag reads the one before it, also in force then).
+{%- set since -%}
+(select cast(restart.restart_week as timestamp) at time zone 'UTC' from restart)
+{%- endset %}
+
 with
+
+{% if is_incremental() -%}
+restart as (
+    {{ versions_restart_week(ref('dim_product'), 'product_id', 'product') }}
+),
+{%- endif %}
 
 products as (
     select * from {{ ref('dim_product') }}
-    where product_id != -1
+    where
+        product_id != -1
+        {%- if is_incremental() %}
+        and valid_to >= {{ since }}
+        {%- endif %}
 ),
 
 calendar as (
@@ -28,12 +54,13 @@ versions as (
     window by_product as (partition by product_id order by valid_from)
 ),
 
--- The warehouse sees stock from its first batch to the latest version.
+-- The warehouse sees stock from its first batch to the latest version (of every version).
 observed as (
     select
         cast(min(_extracted_at) at time zone 'UTC' as date) as first_date,
         cast(max(valid_from) at time zone 'UTC' as date) as last_date
-    from products
+    from {{ ref('dim_product') }}
+    where product_id != -1
 ),
 
 weeks as materialized (
@@ -44,6 +71,9 @@ weeks as materialized (
     from calendar
     inner join observed
         on calendar.date_day between observed.first_date and observed.last_date
+    {%- if is_incremental() %}
+    where calendar.iso_week_start_date >= (select restart.restart_week from restart)
+    {%- endif %}
 ),
 
 -- Each version with the weeks it overlaps (and the week before the first one shown, for
