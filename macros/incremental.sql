@@ -304,6 +304,19 @@
 {% endmacro %}
 
 
+{% macro full_build_work_mem() %}
+    {#- Pre-hook: a model built whole (a table, a first or --full-refresh build) sorts its
+        whole input, and a sort larger than work_mem spills to disk; such a build sorts
+        with var('full_build_work_mem') instead (staging the events sorts ~600 MB per
+        process at 10M events). Incremental runs keep the server's setting. `set local`
+        ends with the model's transaction. -#}
+    {%- set memory = var('full_build_work_mem', none) -%}
+    {%- if memory and model.config.materialized in ('table', 'incremental') and not is_incremental() -%}
+        set local work_mem = '{{ memory | string | replace("'", "''") }}'
+    {%- endif -%}
+{% endmacro %}
+
+
 {% macro analyze_after_full_build() %}
     {#- Post-hook: `analyze` an incremental model right after it was built whole (first
         build or --full-refresh); its incremental runs skip it (their few new rows do not
