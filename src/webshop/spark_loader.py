@@ -122,12 +122,10 @@ def _table(schema: str, table: str) -> str:
 
 
 def create_table_sql(schema: str, table: str) -> str:
-    """Spark DDL for one raw table: the contract's columns in order, Parquet."""
-    cols = ",\n    ".join(
-        f"`{name}` {SPARK_TYPES[pgtype]}{' NOT NULL' if name == '_extracted_at' else ''}"
-        for name, pgtype in contract.TABLES[table]
-    )
-    return f"CREATE TABLE IF NOT EXISTS {_table(schema, table)} (\n    {cols}\n) USING parquet"
+    """Spark DDL for one raw table: the contract's columns in order, Parquet. Without the
+    contract's NOT NULL on `_extracted_at`: a Parquet table of the Hive catalog drops it
+    (every column stays nullable); the loader never writes a null there."""
+    return f"CREATE TABLE IF NOT EXISTS {_table(schema, table)} ({_schema(table)}) USING parquet"
 
 
 def prepare(spark: SparkSession, raw: str) -> None:
