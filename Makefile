@@ -128,7 +128,7 @@ system-deps: ## PostgreSQL 15, Chromium, Node.js for the tests (root, apt-get)
 
 # Two workers: the tests of a module share a worker (pytests/conftest.py).
 test: setup metricflow system-deps ## Lint, unit and end-to-end tests
-	pytest -n 2 --dist loadfile
+	pytest -n 2 --dist loadfile -m "not spark"
 
 # Build output only, as `dbt clean` does; the data stays (`make db-destroy` deletes it).
 clean: ## Delete build output (target, dbt_packages, logs); the data stays
