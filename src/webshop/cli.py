@@ -498,23 +498,27 @@ def _load_spark(
     project = settings.PROJECT_DIR
     parameters = spark_loader.profile_parameters(project)
     started = time.perf_counter()
-    with spark_loader.spark_session(project, parameters) as spark:
-        click.echo(f"Spark started in {time.perf_counter() - started:.1f}s")
-        stored = spark_loader.stored_config(spark, raw)
-        first = spark_loader.loaded_days(spark) if stored else 0
-        if first and only_if_empty:
-            click.echo(f"{first} days are loaded already; nothing to do (--only-if-empty)")
-            return
-        if stored is not None:
-            loader.check_same(stored, config, overrides)
-        plan = _plan(stored, first, start_date, days, until, future, calendar)
-        if plan is None:
-            return
-        if start_date is None:
-            config = dataclasses.replace(config, start_date=plan.start)
-        warehouse = parameters.get("spark.sql.warehouse.dir", "spark-warehouse")
-        _say_loading(plan, f"Spark (warehouse {warehouse}, database {raw})")
-        reports = spark_loader.load(spark, raw, plan.count, config, overrides, _progress)
+    try:
+        with spark_loader.spark_session(project, parameters) as spark:
+            click.echo(f"Spark started in {time.perf_counter() - started:.1f}s")
+            stored = spark_loader.stored_config(spark, raw)
+            first = spark_loader.loaded_days(spark) if stored else 0
+            if first and only_if_empty:
+                click.echo(f"{first} days are loaded already; nothing to do (--only-if-empty)")
+                return
+            if stored is not None:
+                loader.check_same(stored, config, overrides)
+            plan = _plan(stored, first, start_date, days, until, future, calendar)
+            if plan is None:
+                return
+            if start_date is None:
+                config = dataclasses.replace(config, start_date=plan.start)
+            warehouse = parameters.get("spark.sql.warehouse.dir", "spark-warehouse")
+            _say_loading(plan, f"Spark (warehouse {warehouse}, database {raw})")
+            reports = spark_loader.load(spark, raw, plan.count, config, overrides, _progress)
+    except spark_loader.SPARK_ERRORS as exc:
+        lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+        raise click.ClickException(f"Spark: {lines[0] if lines else type(exc).__name__}") from None
     _say_loaded(reports, plan)
 
 

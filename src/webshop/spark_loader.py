@@ -30,11 +30,16 @@ from typing import Any
 
 import jinja2
 import yaml
+from py4j.protocol import Py4JError
+from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 
 from webshop import contract, names
 from webshop.generator import GeneratorConfig, Simulation
 from webshop.loader import DayReport, LoadError, check_same, config_from_json, config_to_json
+
+# What Spark raises (its own errors, and the JVM's through py4j): one line for the user.
+SPARK_ERRORS = (PySparkException, Py4JError)
 
 META_SCHEMA = "webshop_loader"
 PROFILE = "webshop"
