@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -358,33 +359,41 @@ def _config(
     help="Also load nights whose batch lands after now (replaying ahead of time).",
 )
 @click.option("--only-if-empty", is_flag=True, help="Load nothing if data is loaded already.")
+@click.option(
+    "--target",
+    type=click.Choice(["dev", "spark"]),
+    default="dev",
+    show_default=True,
+    help="The profiles.yml output to load into: dev (PostgreSQL) or spark (Parquet tables "
+    "in a local Spark warehouse; needs `make spark-setup`).",
+)
 @_generator_options(
     "Day 0 on an empty database (default: DAYS nights before --until, else before today, "
     "so that the newest batch is the latest one due)."
 )
 def load(
-    days: int | None, until: date | None, future: bool, only_if_empty: bool, **options: Any
+    days: int | None,
+    until: date | None,
+    future: bool,
+    only_if_empty: bool,
+    target: str,
+    **options: Any,
 ) -> None:
     """Append daily batches (one per night) after what is loaded: the next DAYS nights, or
     every night up to --until DATE. A night whose batch would land after now is only
     loaded with --future; every timestamp stays inside the warehouse calendar (dbt vars
     calendar_start and calendar_end). Each night is one transaction: an interrupted load
     keeps the nights it finished, and the next run carries on from there."""
-    start_date = options["start_date"]
     if days is None and until is None:
         raise click.UsageError("say how much to load: --days N or --until DATE")
     config, overrides = _config(**options)  # bad options: one line before connecting
+    calendar = settings.calendar()
+    if target == "spark":
+        _load_spark(days, until, future, only_if_empty, config, overrides, options, calendar)
+        return
+    start_date = options["start_date"]
     conninfo = settings.connection("loader")
     raw = settings.raw_schema()
-    calendar = settings.calendar()
-
-    def progress(report: loader.DayReport) -> None:
-        rows = sum(report.rows.values())
-        twice = " (delivered twice)" if report.deliveries > 1 else ""
-        click.echo(
-            f"  day {report.day:>3}  batch {report.batch_date}  {rows:>9,} rows"
-            f"  {report.seconds:5.1f}s{twice}"
-        )
 
     with _connect(conninfo) as conn:
         stored = loader.stored_config(conn, raw)
@@ -394,43 +403,123 @@ def load(
             return
         if stored is not None:
             loader.check_same(stored, config, overrides)
-        try:
-            plan = nights.plan(
-                stored_start=stored.start_date if stored else None,
-                loaded=first,
-                start=start_date.date() if start_date else None,
-                days=days,
-                until=until,
-                now=datetime.now(timezone.utc),
-                future=future,
-                calendar=calendar,
-            )
-        except nights.PlanError as exc:
-            raise click.ClickException(str(exc)) from None
+        plan = _plan(stored, first, start_date, days, until, future, calendar)
+        if plan is None:
+            return
         if start_date is None:
             config = dataclasses.replace(config, start_date=plan.start)
-        if plan.count == 0:
-            click.echo(
-                f"nothing to load: every night up to {plan.upto} is loaded"
-                if plan.first
-                else f"nothing to load: none of these nights lands by {plan.upto}"
-            )
-            if plan.note:
-                click.echo(plan.note)
-            return
         if not roles.raw_is_ready(conn, raw):
             _prepare_raw(raw)
-        last = plan.first + plan.count - 1
-        click.echo(
-            f"loading days {plan.first}..{last} (batches {plan.batch_date(plan.first)} .. "
-            f"{plan.batch_date(last)}) into {settings.describe(conninfo)}"
+        _say_loading(plan, settings.describe(conninfo))
+        reports = loader.load(conn, raw, plan.count, config, overrides, _progress)
+    _say_loaded(reports, plan)
+
+
+def _plan(
+    stored: GeneratorConfig | None,
+    first: int,
+    start_date: datetime | None,
+    days: int | None,
+    until: date | None,
+    future: bool,
+    calendar: tuple[date, date],
+) -> nights.Plan | None:
+    """The nights to load (nights.plan); None, once said why, when there are none."""
+    try:
+        plan = nights.plan(
+            stored_start=stored.start_date if stored else None,
+            loaded=first,
+            start=start_date.date() if start_date else None,
+            days=days,
+            until=until,
+            now=datetime.now(timezone.utc),
+            future=future,
+            calendar=calendar,
         )
-        reports = loader.load(conn, raw, plan.count, config, overrides, progress)
+    except nights.PlanError as exc:
+        raise click.ClickException(str(exc)) from None
+    if plan.count == 0:
+        click.echo(
+            f"nothing to load: every night up to {plan.upto} is loaded"
+            if plan.first
+            else f"nothing to load: none of these nights lands by {plan.upto}"
+        )
+        if plan.note:
+            click.echo(plan.note)
+        return None
+    return plan
+
+
+def _progress(report: loader.DayReport) -> None:
+    rows = sum(report.rows.values())
+    twice = " (delivered twice)" if report.deliveries > 1 else ""
+    click.echo(
+        f"  day {report.day:>3}  batch {report.batch_date}  {rows:>9,} rows"
+        f"  {report.seconds:5.1f}s{twice}"
+    )
+
+
+def _say_loading(plan: nights.Plan, where: str) -> None:
+    last = plan.first + plan.count - 1
+    click.echo(
+        f"loading days {plan.first}..{last} (batches {plan.batch_date(plan.first)} .. "
+        f"{plan.batch_date(last)}) into {where}"
+    )
+
+
+def _say_loaded(reports: list[loader.DayReport], plan: nights.Plan) -> None:
     total = sum(sum(r.rows.values()) for r in reports)
     seconds = sum(r.seconds for r in reports)
     click.echo(f"loaded {len(reports)} days, {total:,} rows in {seconds:.1f}s")
     if plan.note:
         click.echo(plan.note)
+
+
+def _load_spark(
+    days: int | None,
+    until: date | None,
+    future: bool,
+    only_if_empty: bool,
+    config: GeneratorConfig,
+    overrides: set[str],
+    options: dict[str, Any],
+    calendar: tuple[date, date],
+) -> None:
+    """`load --target spark`: the same nights into Parquet tables of the local Spark
+    warehouse that the profile's `spark` output names (spark_loader)."""
+    try:
+        from webshop import spark_loader
+    except ImportError:
+        raise click.ClickException(
+            "the Spark extra is not installed: `make spark-setup` (or pip install -e .[spark])"
+        ) from None
+    start_date = options["start_date"]
+    raw = settings.raw_schema()
+    project = settings.PROJECT_DIR
+    parameters = spark_loader.profile_parameters(project)
+    started = time.perf_counter()
+    try:
+        with spark_loader.spark_session(project, parameters) as spark:
+            click.echo(f"Spark started in {time.perf_counter() - started:.1f}s")
+            stored = spark_loader.stored_config(spark, raw)
+            first = spark_loader.loaded_days(spark) if stored else 0
+            if first and only_if_empty:
+                click.echo(f"{first} days are loaded already; nothing to do (--only-if-empty)")
+                return
+            if stored is not None:
+                loader.check_same(stored, config, overrides)
+            plan = _plan(stored, first, start_date, days, until, future, calendar)
+            if plan is None:
+                return
+            if start_date is None:
+                config = dataclasses.replace(config, start_date=plan.start)
+            warehouse = parameters.get("spark.sql.warehouse.dir", "spark-warehouse")
+            _say_loading(plan, f"Spark (warehouse {warehouse}, database {raw})")
+            reports = spark_loader.load(spark, raw, plan.count, config, overrides, _progress)
+    except spark_loader.SPARK_ERRORS as exc:
+        lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+        raise click.ClickException(f"Spark: {lines[0] if lines else type(exc).__name__}") from None
+    _say_loaded(reports, plan)
 
 
 def _prepare_raw(raw: str) -> None:
