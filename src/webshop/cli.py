@@ -387,27 +387,28 @@ def load(
     if days is None and until is None:
         raise click.UsageError("say how much to load: --days N or --until DATE")
     config, overrides = _config(**options)  # bad options: one line before connecting
-    calendar = settings.calendar()
+    request = _LoadRequest(
+        days,
+        until,
+        future,
+        only_if_empty,
+        options["start_date"],
+        config,
+        overrides,
+        settings.calendar(),
+    )
     if target == "spark":
-        _load_spark(days, until, future, only_if_empty, config, overrides, options, calendar)
+        _load_spark(request)
         return
-    start_date = options["start_date"]
     conninfo = settings.connection("loader")
     raw = settings.raw_schema()
 
     with _connect(conninfo) as conn:
         stored = loader.stored_config(conn, raw)
-        first = loader.loaded_days(conn) if stored else 0
-        if first and only_if_empty:
-            click.echo(f"{first} days are loaded already; nothing to do (--only-if-empty)")
+        planned = _plan(request, stored, loader.loaded_days(conn) if stored else 0)
+        if planned is None:
             return
-        if stored is not None:
-            loader.check_same(stored, config, overrides)
-        plan = _plan(stored, first, start_date, days, until, future, calendar)
-        if plan is None:
-            return
-        if start_date is None:
-            config = dataclasses.replace(config, start_date=plan.start)
+        plan, config = planned
         if not roles.raw_is_ready(conn, raw):
             _prepare_raw(raw)
         _say_loading(plan, settings.describe(conninfo))
@@ -415,26 +416,41 @@ def load(
     _say_loaded(reports, plan)
 
 
+@dataclasses.dataclass(frozen=True)
+class _LoadRequest:
+    """What `webshop load` was asked for (its options), whatever the target."""
+
+    days: int | None
+    until: date | None
+    future: bool
+    only_if_empty: bool
+    start_date: datetime | None
+    config: GeneratorConfig
+    overrides: set[str]
+    calendar: tuple[date, date]
+
+
 def _plan(
-    stored: GeneratorConfig | None,
-    first: int,
-    start_date: datetime | None,
-    days: int | None,
-    until: date | None,
-    future: bool,
-    calendar: tuple[date, date],
-) -> nights.Plan | None:
-    """The nights to load (nights.plan); None, once said why, when there are none."""
+    request: _LoadRequest, stored: GeneratorConfig | None, first: int
+) -> tuple[nights.Plan, GeneratorConfig] | None:
+    """The nights to load after the `first` ones loaded (nights.plan) and the generator's
+    config for them (day 0 from the plan when not given); None, once said why, when there
+    are none."""
+    if first and request.only_if_empty:
+        click.echo(f"{first} days are loaded already; nothing to do (--only-if-empty)")
+        return None
+    if stored is not None:
+        loader.check_same(stored, request.config, request.overrides)
     try:
         plan = nights.plan(
             stored_start=stored.start_date if stored else None,
             loaded=first,
-            start=start_date.date() if start_date else None,
-            days=days,
-            until=until,
+            start=request.start_date.date() if request.start_date else None,
+            days=request.days,
+            until=request.until,
             now=datetime.now(timezone.utc),
-            future=future,
-            calendar=calendar,
+            future=request.future,
+            calendar=request.calendar,
         )
     except nights.PlanError as exc:
         raise click.ClickException(str(exc)) from None
@@ -447,7 +463,10 @@ def _plan(
         if plan.note:
             click.echo(plan.note)
         return None
-    return plan
+    config = request.config
+    if request.start_date is None:
+        config = dataclasses.replace(config, start_date=plan.start)
+    return plan, config
 
 
 def _progress(report: loader.DayReport) -> None:
@@ -475,16 +494,7 @@ def _say_loaded(reports: list[loader.DayReport], plan: nights.Plan) -> None:
         click.echo(plan.note)
 
 
-def _load_spark(
-    days: int | None,
-    until: date | None,
-    future: bool,
-    only_if_empty: bool,
-    config: GeneratorConfig,
-    overrides: set[str],
-    options: dict[str, Any],
-    calendar: tuple[date, date],
-) -> None:
+def _load_spark(request: _LoadRequest) -> None:
     """`load --target spark`: the same nights into Parquet tables of the local Spark
     warehouse that the profile's `spark` output names (spark_loader)."""
     try:
@@ -493,7 +503,6 @@ def _load_spark(
         raise click.ClickException(
             "the Spark extra is not installed: `make spark-setup` (or pip install -e .[spark])"
         ) from None
-    start_date = options["start_date"]
     raw = settings.raw_schema()
     project = settings.PROJECT_DIR
     parameters = spark_loader.profile_parameters(project)
@@ -502,20 +511,15 @@ def _load_spark(
         with spark_loader.spark_session(project, parameters) as spark:
             click.echo(f"Spark started in {time.perf_counter() - started:.1f}s")
             stored = spark_loader.stored_config(spark, raw)
-            first = spark_loader.loaded_days(spark) if stored else 0
-            if first and only_if_empty:
-                click.echo(f"{first} days are loaded already; nothing to do (--only-if-empty)")
+            planned = _plan(request, stored, spark_loader.loaded_days(spark) if stored else 0)
+            if planned is None:
                 return
-            if stored is not None:
-                loader.check_same(stored, config, overrides)
-            plan = _plan(stored, first, start_date, days, until, future, calendar)
-            if plan is None:
-                return
-            if start_date is None:
-                config = dataclasses.replace(config, start_date=plan.start)
+            plan, config = planned
             warehouse = parameters.get("spark.sql.warehouse.dir", "spark-warehouse")
             _say_loading(plan, f"Spark (warehouse {warehouse}, database {raw})")
-            reports = spark_loader.load(spark, raw, plan.count, config, overrides, _progress)
+            reports = spark_loader.load(
+                spark, raw, plan.count, config, request.overrides, _progress
+            )
     except spark_loader.SPARK_ERRORS as exc:
         lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
         raise click.ClickException(f"Spark: {lines[0] if lines else type(exc).__name__}") from None

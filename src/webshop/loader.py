@@ -181,8 +181,9 @@ def prepare(conn: psycopg.Connection[Any], raw: str, config: GeneratorConfig) ->
 
 
 def _simulation(conn: psycopg.Connection[Any], config: GeneratorConfig, first: int) -> Simulation:
-    """The simulation about to simulate day `first`: resumed from the stored snapshot when
-    it was taken after day first-1, else replayed from day 0."""
+    """The simulation about to simulate day `first` (simulation_at), with the snapshot
+    stored for that day."""
+    snapshot = None
     if first > 0:
         with conn.cursor() as cur:
             cur.execute(
@@ -192,14 +193,21 @@ def _simulation(conn: psycopg.Connection[Any], config: GeneratorConfig, first: i
                 (first,),
             )
             row = cur.fetchone()
-        if row is not None:
-            try:
-                sim = Simulation.resume(config, bytes(row[0]))
-            except ValueError:
-                pass  # another config or generator version, or damaged: replay
-            else:
-                if sim.day == first:
-                    return sim
+        snapshot = bytes(row[0]) if row is not None else None
+    return simulation_at(config, first, snapshot)
+
+
+def simulation_at(config: GeneratorConfig, first: int, snapshot: bytes | None) -> Simulation:
+    """The simulation about to simulate day `first`: resumed from `snapshot` when it was
+    taken after day first-1, else replayed from day 0."""
+    if snapshot is not None:
+        try:
+            sim = Simulation.resume(config, snapshot)
+        except ValueError:
+            pass  # another config or generator version, or damaged: replay
+        else:
+            if sim.day == first:
+                return sim
     sim = Simulation(config)
     sim.skip_to(first)
     return sim

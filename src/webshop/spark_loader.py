@@ -36,7 +36,14 @@ from pyspark.sql import SparkSession
 
 from webshop import contract, names
 from webshop.generator import GeneratorConfig, Simulation
-from webshop.loader import DayReport, LoadError, check_same, config_from_json, config_to_json
+from webshop.loader import (
+    DayReport,
+    LoadError,
+    check_same,
+    config_from_json,
+    config_to_json,
+    simulation_at,
+)
 
 # What Spark raises (its own errors, and the JVM's through py4j): one line for the user.
 SPARK_ERRORS = (PySparkException, Py4JError)
@@ -198,21 +205,13 @@ def check_complete(spark: SparkSession, raw: str) -> None:
 
 
 def _simulation(spark: SparkSession, config: GeneratorConfig, first: int) -> Simulation:
-    """The simulation about to simulate day `first`: from the stored snapshot when it was
-    taken there, else replayed from day 0 (loader._simulation on PostgreSQL)."""
+    """The simulation about to simulate day `first` (loader.simulation_at), with the
+    snapshot stored for that day."""
+    snapshot = None
     if first > 0 and _exists(spark, META_SCHEMA, "state"):
         row = spark.table(f"{META_SCHEMA}.state").where(f"day = {first}").first()
-        if row is not None:
-            try:
-                sim = Simulation.resume(config, bytes(row["snapshot"]))
-            except ValueError:
-                pass
-            else:
-                if sim.day == first:
-                    return sim
-    sim = Simulation(config)
-    sim.skip_to(first)
-    return sim
+        snapshot = bytes(row["snapshot"]) if row is not None else None
+    return simulation_at(config, first, snapshot)
 
 
 def _schema(table: str) -> str:
