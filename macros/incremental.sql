@@ -267,6 +267,21 @@
 {% endmacro %}
 
 
+{% macro delete_rows_outside(column, low, high, bounds) %}
+    {#- Post-hook of a model whose incremental runs replace whole values of `column`
+        (delete+insert): deletes its rows with `column` below `low` or above `high`, two
+        columns of `bounds` (SQL for one row), which no recomputation replaces (a range
+        that shrank). Nothing in a full build. -#}
+    {%- if is_incremental() -%}
+        delete from {{ this }} as existing
+        using ({{ bounds }}) as bounds
+        where
+            existing.{{ column }} < bounds.{{ low }}
+            or existing.{{ column }} > bounds.{{ high }}
+    {%- endif -%}
+{% endmacro %}
+
+
 {% macro customer_rows_from(relation, restart="restart") %}
     {#- The rows of `relation` (an events model with customer_id and event_at) of each
         customer in `restart` (customer_id, restart_at) at or after its restart_at. -#}
@@ -394,7 +409,8 @@
         over SCD2 `dimension` (rows per `key` and `week_column`) is recomputed, null when no
         version changed: the earliest changed_from of versions_changed_from; for a key
         whose first version is new (all its valid_from may move), the earlier of its first
-        valid_from now and the first week the mart shows for it. -#}
+        valid_from now and the first week the mart shows for it (read from `this`: no
+        pre-hook may change the mart's rows before the model runs). -#}
     with
 
     changed as (

@@ -44,6 +44,7 @@ CONFIG = GeneratorConfig(seed=11, scale=0.003, start_date=date(2026, 1, 5), faul
 NIGHTS_PER_RUN = [1] * 12 + [7, 7] + [1] * 4  # 30 nights
 CUSTOMER = 900_001  # hand-made rows use ids the generator never reaches
 PRODUCT = 900_001
+PRODUCT_2 = 900_002
 ORDER = 900_001
 ORDER_2 = 900_002
 DAY1 = datetime(2026, 1, 6, tzinfo=timezone.utc)  # the activity day of batch 1
@@ -66,6 +67,20 @@ def customer(email: str, updated_at: datetime) -> tuple[Any, ...]:
 
 def product(price: str, updated_at: datetime) -> tuple[Any, ...]:
     return (PRODUCT, "SKU-T", "Test kettle", "kitchen", Decimal(price), 5, True, at(8), updated_at)
+
+
+def mug(price: str, created_at: datetime, updated_at: datetime) -> tuple[Any, ...]:
+    return (
+        PRODUCT_2,
+        "SKU-M",
+        "Test mug",
+        "kitchen",
+        Decimal(price),
+        7,
+        True,
+        created_at,
+        updated_at,
+    )
 
 
 def order(placed_at: datetime, order_id: int = ORDER) -> dict[str, list[tuple[Any, ...]]]:
@@ -120,6 +135,14 @@ INJECTED: dict[int, dict[str, list[tuple[Any, ...]]]] = {
     6: {"product": [product("20.00", at(10.5))]},
     # A tie: same updated_at as the first customer version, delivered later: it wins.
     7: {"customer": [customer("b@example.com", at(9))]},
+    # A product first seen on day 10, in force from its created_at (Tuesday 01-06, week
+    # 01-05) ...
+    10: {"product": [mug("5.00", at(8), at(8, DAY1 + timedelta(days=9)))]},
+    # ... until a version updated before it arrives, created later (01-13, week 01-12): that
+    # one is the first version now, and the product is not in week 01-05 any more.
+    11: {
+        "product": [mug("6.00", at(8, DAY1 + timedelta(days=7)), at(8, DAY1 + timedelta(days=8)))]
+    },
     # Eight days late, beyond any lookback window: bridges the two sessions of day 1.
     9: {"event": [event(9_000_000_003, "PAGE_VIEW", at(10 + 25 / 60), page="https://x/")]},
 }
@@ -148,6 +171,16 @@ def funnel_rows(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
         " where customer_id = %s order by session_start, product_id",
         (CUSTOMER,),
     ).fetchall()
+
+
+def mug_weeks(conn: psycopg.Connection[Any]) -> list[date]:
+    """The weeks the inventory mart shows the hand-made mug in."""
+    rows = conn.execute(
+        "select week_start from inc_marts.mart_product_inventory_weekly"
+        " where product_id = %s order by week_start",
+        (PRODUCT_2,),
+    ).fetchall()
+    return [row[0] for row in rows]
 
 
 def failures_found(env: dict[str, str], target_path: Path, test: str, *args: str) -> int:
@@ -188,6 +221,10 @@ def test_incremental_equals_full_refresh(embedded_cluster: pg.Cluster, tmp_path:
                 assert funnel_rows(conn) == [(bridged_away, PRODUCT, ADDED_AT + ONE_S)]
             if first == 5:  # day 4 built: ORDER_2 now placed before the add
                 assert funnel_rows(conn) == []
+            if first in (11, 12):  # days 10 and 11 built: the mug's first week moved
+                assert mug_weeks(conn)[0] == (
+                    date(2026, 1, 5) if first == 11 else date(2026, 1, 12)
+                )
 
         tables = model_tables(conn, "inc")
         assert {"fct_sessions", "dim_product", "stg_webshop__events"} <= tables.keys()

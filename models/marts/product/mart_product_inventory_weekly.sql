@@ -3,13 +3,15 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='week_start',
-        pre_hook="{{ delete_rows_from('week_start', versions_restart_week(ref('dim_product'), 'product_id', 'product')) }}",
+        post_hook="{{ delete_rows_outside('week_start', 'first_week', 'last_week', product_weeks_observed()) }}",
     )
 }}
 
 -- Incremental per week: the weeks from the earliest one a changed product version can
--- reach (versions_restart_week) are deleted and recomputed from the versions in force from
--- that week's start on (a version's lag reads the one before it, also in force then).
+-- reach (versions_restart_week, which reads this table as it was) are recomputed from the
+-- versions in force from that week's start on (a version's lag reads the one before it,
+-- also in force then), and replace those weeks whole (delete+insert on week_start: every
+-- week of the observed range has rows). A post-hook deletes the weeks the range lost.
 {%- set since -%}
 (select cast(restart.restart_week as timestamp) at time zone 'UTC' from restart)
 {%- endset %}
@@ -56,11 +58,7 @@ versions as (
 
 -- The warehouse sees stock from its first batch to the latest version (of every version).
 observed as (
-    select
-        cast(min(_extracted_at) at time zone 'UTC' as date) as first_date,
-        cast(max(valid_from) at time zone 'UTC' as date) as last_date
-    from {{ ref('dim_product') }}
-    where product_id != -1
+    {{ product_weeks_observed() }}
 ),
 
 weeks as materialized (
