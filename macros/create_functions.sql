@@ -7,7 +7,9 @@
         for every kind of white space (an inlined SQL function, as cheap as btrim). Declared stable like pg_input_is_valid, so that PostgreSQL
         inlines the SQL versions (an immutable wrapper around a stable call is not inlined,
         and a call that is not inlined costs several times the parse). PostgreSQL 16+ validates input with pg_input_is_valid (an
-        inlinable SQL function); 15 has no such check, so there a PL/pgSQL function
+        inlinable SQL function; `is json object` first, a pass of the lexer that builds
+        nothing, and the length in bytes before the length in characters, which bounds
+        it without counting); 15 has no such check, so there a PL/pgSQL function
         catches the cast error instead. -#}
     {%- if execute -%}
         {%- set max_length = var('max_event_data_length') | int -%}
@@ -21,16 +23,17 @@
             create or replace function {{ adapter.quote(target.schema) }}.try_jsonb(document text)
             returns jsonb language sql stable parallel safe as $$
                 select case
-                    when length(document) > {{ max_length }} then null
+                    when octet_length(document) > {{ max_length }}
+                        and length(document) > {{ max_length }} then null
                     when pg_input_is_valid(document, 'jsonb') then document::jsonb
                 end
             $$;
             create or replace function {{ adapter.quote(target.schema) }}.try_json_object(document text)
             returns jsonb language sql stable parallel safe as $$
                 select case
-                    when length(document) > {{ max_length }} then null
-                    when pg_input_is_valid(document, 'jsonb')
-                        and left(ltrim(document, e' \t\n\r'), 1) = '{'
+                    when octet_length(document) > {{ max_length }}
+                        and length(document) > {{ max_length }} then null
+                    when document is json object and pg_input_is_valid(document, 'jsonb')
                         then document::jsonb
                 end
             $$;

@@ -23,15 +23,20 @@
 {%- endmacro %}
 
 
-{% macro parse_event_document(event_data) %}
-    {#- Lateral joins that parse the tracker's JSON document once per row (in parallel
-        workers, unlike a fenced subquery): `event_json.document` is the document when the
-        text is a valid JSON object of at most var('max_event_data_length') characters
-        (else null), and the contract's keys are columns of `event_document` (null when
-        absent). The document is never expanded into a column the parser adds itself, so a
-        key of any name cannot collide with one. -#}
+{% macro parse_event_document(relation) %}
+    {#- Lateral joins that parse the tracker's JSON document of each row of `relation` (a raw
+        event) once (in parallel workers, unlike a fenced subquery): `event_json.document`
+        is the document when the text is a valid JSON object of at most
+        var('max_event_data_length') characters (else null), and the contract's keys are
+        columns of `event_document` (null when absent). The document is never expanded into
+        a column the parser adds itself, so a key of any name cannot collide with one.
+        `event_value` holds the values the raw rules and staging read several times, each
+        computed once per row (an expression repeated in a CASE is evaluated each time):
+        `event_type` trimmed and in upper case, and `customer_id`, `product_id`, `quantity`
+        and `list_position` as bigint (json_bigint(): null when absent or not a whole
+        number). -#}
     cross join lateral unnest(
-        array[{{ adapter.quote(target.schema) }}.try_json_object({{ event_data }})]
+        array[{{ adapter.quote(target.schema) }}.try_json_object({{ relation }}.event_data)]
     ) as event_json (document)
     cross join lateral jsonb_to_record(coalesce(event_json.document, '{}')) as event_document (
         "customer-id" jsonb,
@@ -43,6 +48,15 @@
         quantity jsonb,
         query text,
         "position" jsonb
+    )
+    cross join lateral unnest(array[row(
+        upper({{ unicode_trim(relation ~ '.event_type') }}),
+        {{ json_bigint('event_document."customer-id"') | indent(4) }},
+        {{ json_bigint('event_document.product') | indent(4) }},
+        {{ json_bigint('event_document.quantity') | indent(4) }},
+        {{ json_bigint('event_document."position"') | indent(4) }}
+    )]) as event_value (
+        event_type text, customer_id bigint, product_id bigint, quantity bigint, list_position bigint
     )
 {% endmacro %}
 

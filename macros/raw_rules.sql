@@ -119,17 +119,17 @@
 
     {%- if table == 'event' -%}
         {%- set document = 'event_json.document' -%}
-        {%- set event_type = 'upper(' ~ unicode_trim(r ~ 'event_type') ~ ')' -%}
+        {%- set event_type = 'event_value.event_type' -%}
         {%- set is_documented = event_type ~ " in ('" ~ documented_event_types() | join("', '") ~ "')" -%}
         {%- set is_cart_event = event_type ~ " in ('ADD_PRODUCT_TO_CART', 'REMOVE_PRODUCT_FROM_CART')" -%}
         {%- set keys = ['user-agent', 'ip', 'customer-id', 'page', 'referrer', 'product', 'quantity', 'query', 'position'] -%}
-        {%- set customer_id = json_bigint('event_document."customer-id"') -%}
-        {%- set product = json_bigint('event_document.product') -%}
-        {%- set quantity = json_bigint('event_document.quantity') -%}
-        {%- set position = json_bigint('event_document."position"') -%}
+        {%- set customer_id = 'event_value.customer_id' -%}
+        {%- set product = 'event_value.product_id' -%}
+        {%- set quantity = 'event_value.quantity' -%}
+        {%- set position = 'event_value.list_position' -%}
         {%- set max_length = var('max_event_data_length') -%}
         {%- do rules.extend([
-            {'reason': 'missing event_type', 'rejects': clean_text(r ~ 'event_type') ~ ' is null'},
+            {'reason': 'missing event_type', 'rejects': "nullif(" ~ event_type ~ ", '') is null"},
             {'reason': 'missing event_timestamp', 'rejects': r ~ 'event_timestamp is null'},
             {'reason': 'event_timestamp before the calendar start', 'rejects': r ~ 'event_timestamp < ' ~ start},
             {'reason': 'event_timestamp after its batch was extracted', 'uses_batch_moment': true,

@@ -52,7 +52,7 @@ with
         source_row.id
     from {{ source('webshop', table) }} as source_row
     {% if table == 'event' -%}
-    {{ parse_event_document('source_row.event_data') }}
+    {{ parse_event_document('source_row') }}
     {%- endif %}
     {%- if nightly %}
     where

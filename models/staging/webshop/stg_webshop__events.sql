@@ -29,20 +29,20 @@ parsed as (
         source.id as event_id,
         {{ raw_content_hash('event', 'source', document='event_json.document') }}
             as event_content_id,
-        upper({{ unicode_trim('source.event_type') }}) as event_type,
+        event_value.event_type,
         source.event_timestamp as event_at,
-        {{ json_bigint('event_document."customer-id"') }} as customer_id,
+        event_value.customer_id,
         jsonb_typeof(event_document."customer-id") = 'string' as is_customer_id_sent_as_text,
         event_document.page as page_url,
         event_document.referrer as referrer_url,
-        {{ json_bigint('event_document.product') }} as product_id,
+        event_value.product_id,
         -- whole numbers in range: the raw rules reject anything else
-        cast({{ json_bigint('event_document.quantity') }} as integer) as quantity,
+        cast(event_value.quantity as integer) as quantity,
         event_document.query as search_query,
-        cast({{ json_bigint('event_document."position"') }} as integer) as list_position,
+        cast(event_value.list_position as integer) as list_position,
         source._extracted_at
     from source
-    {{ parse_event_document('source.event_data') }}
+    {{ parse_event_document('source') }}
     where {{ reject_reason('event', 'source') }} is null
 ),
 

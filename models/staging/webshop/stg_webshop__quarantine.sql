@@ -22,7 +22,7 @@ with
         {{ quarantine_source_row(table, 'source_row') }} as source_row
     from {{ source('webshop', table) }} as source_row
     {% if table == 'event' -%}
-    {{ parse_event_document('source_row.event_data') }}
+    {{ parse_event_document('source_row') }}
     {%- endif %}
     {%- if is_incremental() %}
     where {{ is_unread('source_row._extracted_at', table) }}
