@@ -12,13 +12,13 @@ from itertools import compress, count, islice, repeat
 from typing import TYPE_CHECKING
 
 from . import _data as data
+from ._output import EventColumns
 from ._util import HOUR, MINUTE, MS, Row, picks
 
 if TYPE_CHECKING:
     from ._sim import Sim
 
-_CELL = operator.itemgetter(2)  # of an Event
-_IN_CELL = operator.itemgetter(0)
+_LAST = operator.itemgetter(-1)
 
 CASING_RATE = 0.01
 """Share of events whose type the tracker sends in odd casing or with spaces (always on)."""
@@ -34,52 +34,56 @@ _TIED_STATUS = {
 }
 
 
-def apply(sim: Sim, rows: dict[str, list[Row]], extracted: int) -> bool:
-    """Fill rows["event"] from the day's events and apply every fault in place; returns
-    whether the whole batch is delivered twice."""
+def apply(sim: Sim, rows: dict[str, list[Row]], extracted: int) -> tuple[EventColumns, bool]:
+    """The day's events (from sim.events) and every fault applied, to them and in place to
+    the other tables' rows; returns the events and whether the whole batch is delivered
+    twice."""
     f = sim.faults
     fr = sim.frng
     day = sim.day
 
     _odd_events(sim)
-    events = sim.event_rows()
+    events, prefixes = sim.event_columns()
     source = sim.events  # same order as `events`
+    kinds, stamps, docs = events.kinds, events.stamps, events.docs
+    n = len(kinds)
 
     tr = sim.trng
-    for i in picks(tr, len(events), CASING_RATE):
-        eid, kind, ts, doc = events[i]
-        events[i] = (eid, _odd_casing(kind, tr.random()), ts, doc)
+    for i in picks(tr, n, CASING_RATE):
+        kinds[i] = _odd_casing(kinds[i], tr.random())
 
     if f.string_customer_id > 0:
-        # the events whose visitor part does not end in a null customer-id (C-level maps)
-        anonymous = bytes(map(str.endswith, map(_IN_CELL, map(_CELL, source)), repeat("null")))
-        logged_in = compress(count(), map(operator.not_, anonymous))
+        # the events whose visitor part does not end in a null customer-id (C-level maps):
+        # a visitor part ends in "null" or in an id's digits, so its last character says
+        ends = "".join(map(_LAST, prefixes))
+        logged_in = compress(count(), map(operator.ne, ends, repeat("l")))
         taken = 0
-        for j in picks(fr, len(anonymous) - anonymous.count(1), f.string_customer_id):
+        for j in picks(fr, len(ends) - ends.count("l"), f.string_customer_id):
             i = next(islice(logged_in, j - taken, None))  # the j-th logged-in event
             taken = j + 1
-            prefix, rest = source[i][2][0], source[i][3]
+            prefix, rest = prefixes[i], source[i][3]
             cut = prefix.rindex(" ") + 1
-            eid, kind, ts, _ = events[i]
-            events[i] = (eid, kind, ts, f'{prefix[:cut]}"{prefix[cut:]}"{rest}')
+            docs[i] = f'{prefix[:cut]}"{prefix[cut:]}"{rest}'
 
-    for i in picks(fr, len(events), f.invalid_json):
-        eid, kind, ts, doc = events[i]
-        events[i] = (eid, kind, ts, _broken(doc, fr.random(), fr.random()))
+    for i in picks(fr, n, f.invalid_json):
+        docs[i] = _broken(docs[i], fr.random(), fr.random())
 
-    for i in picks(fr, len(events), f.future_event):
-        eid, kind, ts, doc = events[i]
-        ahead = extracted + fr.randint(MINUTE // MS, 30 * HOUR // MS) * MS
-        events[i] = (eid, kind, ahead, doc)
+    for i in picks(fr, n, f.future_event):
+        stamps[i] = extracted + fr.randint(MINUTE // MS, 30 * HOUR // MS) * MS
 
-    late = picks(fr, len(events), f.late_event)
+    late = picks(fr, n, f.late_event)
     if late:
         for i in late:
             delay = min(30, 1 + int(fr.expovariate(0.35)))
-            sim.late.setdefault(day + delay, []).append(events[i])
-        events = _without(events, late)
+            sim.late.setdefault(day + delay, []).append(events.row(i))
+        keep = _keep(n, late)
+        events = EventColumns(
+            list(compress(events.ids, keep)),
+            list(compress(kinds, keep)),
+            list(compress(stamps, keep)),
+            list(compress(docs, keep)),
+        )
     events.extend(sim.late.pop(day, ()))
-    rows["event"] = events
 
     for table in VERSIONED:
         versions = rows[table]
@@ -89,21 +93,25 @@ def apply(sim: Sim, rows: dict[str, list[Row]], extracted: int) -> bool:
         if held:
             for i in held:
                 sim.held.setdefault(day + 1 + int(fr.random() * 3), []).append((table, versions[i]))
-            rows[table] = _without(versions, held)
+            rows[table] = list(compress(versions, _keep(len(versions), held)))
     for table, row in sim.held.pop(day, ()):
         rows[table].append(row)
 
     for table_rows in rows.values():
         table_rows.extend([table_rows[i] for i in picks(fr, len(table_rows), f.duplicate_row)])
+    repeated = picks(fr, len(events.ids), f.duplicate_row)
+    if repeated:
+        events.extend(list(map(events.row, repeated)))
 
-    return f.duplicate_batch > 0 and fr.random() < f.duplicate_batch
+    return events, f.duplicate_batch > 0 and fr.random() < f.duplicate_batch
 
 
-def _without(rows: list[Row], indices: list[int]) -> list[Row]:
-    keep = bytearray(b"\x01") * len(rows)
+def _keep(n: int, indices: list[int]) -> bytearray:
+    """The selectors for `compress` that drop `indices` out of n items."""
+    keep = bytearray(b"\x01") * n
     for i in indices:
         keep[i] = 0
-    return list(compress(rows, keep))
+    return keep
 
 
 def _odd_events(sim: Sim) -> None:

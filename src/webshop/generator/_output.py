@@ -19,25 +19,47 @@ from ._util import MINUTE, MS, SECOND, Row
 
 
 @dataclass(frozen=True)
+class EventColumns:
+    """A day's event rows (id, event_type, event_timestamp, event_data) as columns, the
+    timestamp as integer microseconds since day 0: the form a CopyBatch sends, so that the
+    rows are never built (the fault layer edits the columns in place)."""
+
+    ids: list[int]
+    kinds: list[str]
+    stamps: list[int]
+    docs: list[str]
+
+    def row(self, i: int) -> Row:
+        return (self.ids[i], self.kinds[i], self.stamps[i], self.docs[i])
+
+    def extend(self, rows: Sequence[Row]) -> None:
+        """Rows (as `row` gives them) added at the end."""
+        if rows:
+            ids, kinds, stamps, docs = zip(*rows, strict=True)
+            self.ids.extend(ids)
+            self.kinds.extend(kinds)
+            self.stamps.extend(stamps)
+            self.docs.extend(docs)
+
+
+@dataclass(frozen=True)
 class Day:
-    """One simulated day's delivery: the rows in contract order, when it is extracted
-    (microseconds since day 0), whether it comes twice. Event rows are (id, event_type,
-    event_timestamp, event_data) with the timestamp as integer microseconds since day 0."""
+    """One simulated day's delivery: the rows in contract order (the events apart, as
+    columns), when it is extracted (microseconds since day 0), whether it comes twice."""
 
     day: int
     extracted: int
     rows: dict[str, list[Row]]
+    events: EventColumns
     duplicate: bool
 
 
 def batch(day: Day, base: datetime) -> Batch:
     """The delivery with every value a Python object (`base`: midnight UTC of day 0)."""
     rows = dict(day.rows)
-    events = rows["event"]
-    if events:
-        ids, kinds, stamps, docs = zip(*events, strict=True)
-        moments = map(base.__add__, map(timedelta, repeat(0), repeat(0), stamps))
-        rows["event"] = list(zip(ids, kinds, moments, docs, strict=True))
+    events = day.events
+    moments = map(base.__add__, map(timedelta, repeat(0), repeat(0), events.stamps))
+    rows["event"] = list(zip(events.ids, events.kinds, moments, events.docs, strict=True))
     return Batch(day=day.day, extracted_at=base + timedelta(0, 0, day.extracted), rows=rows)
 
 
@@ -93,16 +115,17 @@ class CopyBatch:
 def copy_batch(day: Day, base: datetime) -> CopyBatch:
     """The delivery for COPY: byte for byte copytext.format_rows of `batch(day, base)`."""
     extracted_at = base + timedelta(0, 0, day.extracted)
-    tables: dict[str, bytes | _Events] = {}
-    for table, rows in day.rows.items():
-        if table == "event" and rows:
-            ids, kinds, stamps, docs = zip(*rows, strict=True)
-            tables[table] = _Events(
-                array("q", ids), list(kinds), array("q", stamps), list(docs), base
-            )
-        else:
-            tables[table] = copytext.format_rows(rows, extracted_at).encode()
+    tables: dict[str, bytes | _Events] = {
+        table: copytext.format_rows(rows, extracted_at).encode() for table, rows in day.rows.items()
+    }
     counts = {table: len(rows) for table, rows in day.rows.items()}
+    events = day.events
+    if events.ids:
+        ids, stamps = array("q", events.ids), array("q", events.stamps)
+        tables["event"] = _Events(ids, events.kinds, stamps, events.docs, base)
+    else:
+        tables["event"] = b""
+    counts["event"] = len(events.ids)
     return CopyBatch(day=day.day, extracted_at=extracted_at, counts=counts, tables=tables)
 
 

@@ -7,6 +7,7 @@ times are integer microseconds since midnight UTC of day 0 (negative before it).
 from __future__ import annotations
 
 import math
+import operator
 import random
 from bisect import bisect
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ from typing import Generic, TypeVar
 from . import _data as data
 from . import _faults as faults
 from ._config import GeneratorConfig
-from ._output import Day
+from ._output import Day, EventColumns
 from ._util import DAY, HOUR, MINUTE, MS, SECOND, Quota, Row, money
 from ._world import (
     Customer,
@@ -333,28 +334,32 @@ class Sim:
             "voucher": [self.dirty_vouchers[k].row(dt) for k in sorted(self.dirty_vouchers)],
             "orders": [self.dirty_orders[k].row(dt) for k in sorted(self.dirty_orders)],
             "order_line": self.lines,
-            "event": [],
         }
         self.dirty_customers = {}
         self.dirty_products = {}
         self.dirty_vouchers = {}
         self.dirty_orders = {}
-        duplicate = faults.apply(self, rows, extracted)
+        events, duplicate = faults.apply(self, rows, extracted)
         self.events = []
-        return Day(day=day, extracted=extracted, rows=rows, duplicate=duplicate)
+        return Day(day=day, extracted=extracted, rows=rows, events=events, duplicate=duplicate)
 
-    def event_rows(self) -> list[Row]:
-        """Today's events in time order with their ids, as rows (their timestamps still
-        integers: see `Day`)."""
+    def event_columns(self) -> tuple[EventColumns, list[str]]:
+        """Today's events in time order with their ids (their timestamps still integers:
+        see `EventColumns`), and each one's visitor part (the start of its document)."""
         events = self.events
         events.sort(key=_TIMESTAMP)
         first = self.next_event_id
         self.next_event_id += len(events)
-        # C-level maps: this runs for every event
-        prefixes = map(_IN_CELL, map(_CELL, events))
-        docs = map(str.__add__, prefixes, map(_REST, events))
-        ids = range(first, self.next_event_id)
-        return list(zip(ids, map(_KIND, events), map(_TIMESTAMP, events), docs, strict=True))
+        # C-level maps: this runs for every event (operator.add joins two str faster
+        # than str.__add__ does)
+        prefixes = list(map(_IN_CELL, map(_CELL, events)))
+        columns = EventColumns(
+            list(range(first, self.next_event_id)),
+            list(map(_KIND, events)),
+            list(map(_TIMESTAMP, events)),
+            list(map(operator.add, prefixes, map(_REST, events))),
+        )
+        return columns, prefixes
 
     def _day_products(self) -> None:
         rng, day, day0 = self.rng, self.day, self.day0
@@ -556,7 +561,10 @@ class Sim:
                 return start
             spans = self.busy.setdefault(customer.id, [])
             end = start + duration
-            if all(end < b or start > e for b, e in spans):
+            for b, e in spans:  # a loop, not all(...): no generator per visit
+                if not (end < b or start > e):
+                    break
+            else:
                 spans.append((start, end))
                 return start
         return start
