@@ -170,6 +170,83 @@
 {% endmacro %}
 
 
+{% macro engagement_order_months(orders, calendar) %}
+    {#- Orders per customer and month of placement (`orders`: fct_orders' customer_id,
+        placed_date, net_amount, cancelled_at; `calendar`: dim_date): cancelled orders
+        count as placed but bring no revenue. mart_customer_monthly_engagement's order
+        side, and what its incremental run compares the mart with. -#}
+    select
+        placed_orders.customer_id,
+        calendar_days.month_start_date as activity_month,
+        count(*) as orders,
+        count(*) filter (where placed_orders.cancelled_at is not null) as orders_cancelled,
+        coalesce(sum(placed_orders.net_amount) filter (where placed_orders.cancelled_at is null), 0)
+            as revenue
+    from {{ orders }} as placed_orders
+    inner join {{ calendar }} as calendar_days
+        on placed_orders.placed_date = calendar_days.date_day
+    group by placed_orders.customer_id, calendar_days.month_start_date
+{% endmacro %}
+
+
+{% macro engagement_restart_relation() -%}
+    {{ adapter.quote(this.identifier ~ '__restart') }}
+{%- endmacro %}
+
+
+{% macro engagement_restarts() %}
+    {#- Pre-hook of mart_customer_monthly_engagement in an incremental run: the customers to
+        recompute whole, kept in a temporary table (engagement_restart_relation) that the
+        model reads, and their rows deleted. Computed once, from the mart as it was (the
+        model must not compare with a mart the delete has emptied): customers with events
+        it has not read (new, late or superseded: their months in int_customer_months
+        change), with a dimension version it has not read (a new customer, or a first
+        version that moves the cohort month), and whose orders per month in fct_orders
+        differ from the mart's (an order new, changed, cancelled, or moved to another
+        customer: both customers differ). -#}
+    {%- if is_incremental() -%}
+        {%- set restart = engagement_restart_relation() -%}
+        drop table if exists {{ restart }};
+        create temporary table {{ restart }} as
+        with
+
+        touches as (
+            {{ event_touches(ref('fct_events'), ref('int_events__superseded')) | indent(8) }}
+        ),
+
+        order_months as (
+            {{ engagement_order_months(ref('fct_orders'), ref('dim_date')) | indent(8) }}
+        ),
+
+        shown_order_months as (
+            select customer_id, activity_month, orders, orders_cancelled, revenue
+            from {{ this }}
+            where orders > 0
+        )
+
+        select touches.customer_id from touches
+        union
+        select customer_versions.customer_id
+        from {{ ref('dim_customer') }} as customer_versions
+        where {{ is_unread('customer_versions._extracted_at', 'customer') }}
+        union
+        select coalesce(order_months.customer_id, shown_order_months.customer_id)
+        from order_months
+        full outer join shown_order_months
+            on
+                order_months.customer_id = shown_order_months.customer_id
+                and order_months.activity_month = shown_order_months.activity_month
+        where
+            (order_months.orders, order_months.orders_cancelled, cast(order_months.revenue as numeric(38, 2)))
+            is distinct from
+            (shown_order_months.orders, shown_order_months.orders_cancelled, shown_order_months.revenue);
+        analyze {{ restart }};
+        delete from {{ this }}
+        where customer_id in (select restarted.customer_id from {{ restart }} as restarted)
+    {%- endif -%}
+{% endmacro %}
+
+
 {% macro funnel_restart_week() %}
     {#- SQL for one date: the ISO week (Monday, UTC) from which the weekly funnel is
         recomputed, null when nothing changed: that of the earliest of the customers'

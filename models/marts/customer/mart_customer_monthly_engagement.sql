@@ -1,12 +1,41 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='customer_id',
+        indexes=[{'columns': ['customer_id', 'activity_month']}],
+        pre_hook="{{ engagement_restarts() }}",
+    )
+}}
+-- depends_on: {{ ref('fct_events') }}
+-- depends_on: {{ ref('int_events__superseded') }}
+
+-- Incremental per customer: each customer whose events, orders or dimension versions
+-- changed is recomputed whole (macro engagement_restarts: the pre-hook keeps them in a
+-- temporary table and deletes their rows first, since a customer can lose every row,
+-- e.g. its one order moved to another customer).
 with
+
+{% if is_incremental() -%}
+restart as (
+    select customer_id from {{ engagement_restart_relation() }}
+),
+{%- endif %}
 
 customers as (
     select * from {{ ref('dim_customer') }}
-    where is_current and customer_id != -1
+    where
+        is_current and customer_id != -1
+        {%- if is_incremental() %}
+        and customer_id in (select restart.customer_id from restart)
+        {%- endif %}
 ),
 
 customer_months as (
     select * from {{ ref('int_customer_months') }}
+    {%- if is_incremental() %}
+    where customer_id in (select restart.customer_id from restart)
+    {%- endif %}
 ),
 
 orders as (
@@ -16,6 +45,9 @@ orders as (
         net_amount,
         cancelled_at
     from {{ ref('fct_orders') }}
+    {%- if is_incremental() %}
+    where customer_id in (select restart.customer_id from restart)
+    {%- endif %}
 ),
 
 calendar as (
@@ -27,16 +59,7 @@ calendar as (
 
 -- Cancelled orders count as placed but bring no revenue (as in the discount mart).
 order_months as (
-    select
-        orders.customer_id,
-        calendar.month_start_date as activity_month,
-        count(*) as orders,
-        count(*) filter (where orders.cancelled_at is not null) as orders_cancelled,
-        coalesce(sum(orders.net_amount) filter (where orders.cancelled_at is null), 0)
-            as revenue
-    from orders
-    inner join calendar on orders.placed_date = calendar.date_day
-    group by orders.customer_id, calendar.month_start_date
+    {{ engagement_order_months('orders', 'calendar') }}
 ),
 
 -- Months with sessions, orders or both (each side has one row per customer and month).
