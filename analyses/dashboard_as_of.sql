@@ -1,7 +1,8 @@
 -- What did the weekly dashboards say at a given moment? From the snapshots of the
 -- weekly marts: the row versions in force at `as_of` (var, a UTC timestamp such as
 -- '2026-11-16 08:00:00+00'; default now). Compare with the marts to see how the weeks
--- moved since.
+-- moved since. (Not on Spark, which has no snapshots: see macros/spark.sql.)
+{{ config(enabled=target.type != 'spark') }}
 {%- set as_of = var('as_of', none) %}
 {%- set moment = "cast('" ~ as_of ~ "' as timestamptz)" if as_of else "now()" %}
 

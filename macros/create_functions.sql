@@ -1,4 +1,9 @@
 {% macro create_functions() %}
+    {{- return(adapter.dispatch('create_functions', 'webshop')()) -}}
+{% endmacro %}
+
+
+{% macro default__create_functions() %}
     {#- Runs on-run-start: the helpers staging needs to parse tracker JSON without ever
         failing a build: try_jsonb (any JSON) and try_json_object (only an object), null
         for anything else, and for documents longer than var('max_event_data_length')

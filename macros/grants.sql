@@ -76,6 +76,11 @@
 
 
 {% macro grant_reader_access() %}
+    {{- return(adapter.dispatch('grant_reader_access', 'webshop')()) -}}
+{% endmacro %}
+
+
+{% macro default__grant_reader_access() %}
     {#- on-run-end: USAGE on every schema holding a relation that the `grants` config (or a
         personal-data column's pii_readers) opens to a role, so the roles reach what was
         granted to them and nothing else (staging, intermediate and raw stay closed). No

@@ -2,6 +2,11 @@
     what the models have read (the batch ledger, macros/incremental.sql). -#}
 
 {% macro check_raw() %}
+    {{- return(adapter.dispatch('check_raw', 'webshop')()) -}}
+{% endmacro %}
+
+
+{% macro default__check_raw() %}
     {#- on-run-start, after the ledger exists: stop with one line saying what to do when
         - a raw table is missing, or every one is empty: nothing is loaded yet;
         - a raw table is not the one the ledger's batches were read from (it was dropped

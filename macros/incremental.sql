@@ -12,12 +12,35 @@
     A full refresh reads everything and records the same ledger, so an incremental run and
     a full refresh end in the same state. -#}
 
+{% macro builds_incrementally() %}
+    {#- Whether incremental models are built incrementally on this engine (else whole, on
+        every run; see macros/spark.sql). -#}
+    {{- return(adapter.dispatch('builds_incrementally', 'webshop')()) -}}
+{% endmacro %}
+
+
+{% macro default__builds_incrementally() %}
+    {{- return(true) -}}
+{% endmacro %}
+
+
+{% macro is_incremental() %}
+    {#- dbt's is_incremental(), where the engine builds incrementally. -#}
+    {{- return(builds_incrementally() and dbt.is_incremental()) -}}
+{% endmacro %}
+
+
 {% macro batch_ledger() -%}
     {{ adapter.quote(target.schema) }}.batch_ledger
 {%- endmacro %}
 
 
 {% macro create_batch_ledger() %}
+    {{- return(adapter.dispatch('create_batch_ledger', 'webshop')()) -}}
+{% endmacro %}
+
+
+{% macro default__create_batch_ledger() %}
     {#- on-run-start: the ledger table (see above). -#}
     create table if not exists {{ batch_ledger() }} (
         model_name text not null,
@@ -138,6 +161,11 @@
 
 
 {% macro record_batches() %}
+    {{- return(adapter.dispatch('record_batches', 'webshop')()) -}}
+{% endmacro %}
+
+
+{% macro default__record_batches() %}
     {#- Post-hook of every model: an incremental model (or the batch catalogue) records in
         its ledger what it has now read, inside the transaction that wrote its rows; a batch
         it read before keeps its entry (and the moment it was first read). -#}
@@ -320,6 +348,11 @@
 
 
 {% macro full_build_work_mem() %}
+    {{- return(adapter.dispatch('full_build_work_mem', 'webshop')()) -}}
+{% endmacro %}
+
+
+{% macro default__full_build_work_mem() %}
     {#- Pre-hook: a model built whole (a table, a first or --full-refresh build) sorts its
         whole input, and a sort larger than work_mem spills to disk; such a build sorts
         with var('full_build_work_mem') instead (staging the events sorts ~600 MB per
@@ -333,6 +366,11 @@
 
 
 {% macro analyze_after_full_build() %}
+    {{- return(adapter.dispatch('analyze_after_full_build', 'webshop')()) -}}
+{% endmacro %}
+
+
+{% macro default__analyze_after_full_build() %}
     {#- Post-hook: `analyze` an incremental model right after it was built whole (first
         build or --full-refresh); its incremental runs skip it (their few new rows do not
         move the statistics the index lookups need). -#}
@@ -354,6 +392,11 @@
 
 
 {% macro partial_index(column, condition) %}
+    {{- return(adapter.dispatch('partial_index', 'webshop')(column, condition)) -}}
+{% endmacro %}
+
+
+{% macro default__partial_index(column, condition) %}
     {#- Post-hook: an index on `column` over the few rows where `condition` holds, for the
         checks that count them (mart_data_quality); made once per table (named after the
         table's oid, so a table rebuilt whole gets its own). dbt's `indexes` config has no
@@ -384,14 +427,14 @@
         min(case
             {%- if reset_column %}
             when {{ is_unread('changed.' ~ reset_column, source_table) }}
-                then cast('-infinity' as timestamptz)
+                then {{ minus_infinity() }}
             {%- endif %}
             when not exists (
                 select 1 from {{ dimension }} as earlier
                 where
                     earlier.{{ key }} = changed.{{ key }}
                     and earlier.valid_from < changed.valid_from
-            ) then cast('-infinity' as timestamptz)
+            ) then {{ minus_infinity() }}
             else changed.valid_from
         end) as changed_from
     from {{ dimension }} as changed
@@ -420,7 +463,7 @@
     restarts as (
         select
             case
-                when changed.changed_from > cast('-infinity' as timestamptz)
+                when changed.changed_from > {{ minus_infinity() }}
                     then changed.changed_from
                 else least(
                     (
@@ -429,7 +472,7 @@
                         where versions.{{ key }} = changed.{{ key }}
                     ),
                     (
-                        select cast(min(shown.{{ week_column }}) as timestamp) at time zone 'UTC'
+                        select {{ utc_moment('min(shown.' ~ week_column ~ ')') }}
                         from {{ this }} as shown
                         where shown.{{ key }} = changed.{{ key }}
                     )
@@ -439,7 +482,7 @@
     )
 
     select
-        cast({{ dbt.date_trunc('week', "min(restart_at) at time zone 'UTC'") }} as date)
+        cast({{ dbt.date_trunc('week', utc_clock('min(restart_at)')) }} as date)
             as restart_week
     from restarts
 {% endmacro %}

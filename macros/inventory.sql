@@ -3,11 +3,11 @@
         first product batch (first_date) to the latest version (last_date), and their ISO
         weeks (first_week, last_week; Mondays, UTC). -#}
     select
-        cast(min(_extracted_at) at time zone 'UTC' as date) as first_date,
-        cast(max(valid_from) at time zone 'UTC' as date) as last_date,
-        cast({{ dbt.date_trunc('week', "min(_extracted_at) at time zone 'UTC'") }} as date)
+        cast({{ utc_clock('min(_extracted_at)') }} as date) as first_date,
+        cast({{ utc_clock('max(valid_from)') }} as date) as last_date,
+        cast({{ dbt.date_trunc('week', utc_clock('min(_extracted_at)')) }} as date)
             as first_week,
-        cast({{ dbt.date_trunc('week', "max(valid_from) at time zone 'UTC'") }} as date)
+        cast({{ dbt.date_trunc('week', utc_clock('max(valid_from)')) }} as date)
             as last_week
     from {{ ref('dim_product') }}
     where product_id != -1

@@ -35,6 +35,11 @@
 
 
 {% macro forget_written_units() %}
+    {{- return(adapter.dispatch('forget_written_units', 'webshop')()) -}}
+{% endmacro %}
+
+
+{% macro default__forget_written_units() %}
     {#- Post-hook part: a model built whole has no units of its latest run (tests read all). -#}
     {%- if model.config.materialized == 'incremental' and not is_incremental() -%}
         drop table if exists {{ written_units_relation(model.name) }}
@@ -80,7 +85,7 @@
     {#- SQL selecting the rows of `relation` (the model under test) that its latest
         incremental run wrote, read through the index on the unit; '' when the test must
         read everything. -#}
-    {%- if not execute or var('full_tests', false) -%}
+    {%- if not execute or var('full_tests', false) or not builds_incrementally() -%}
         {{ return('') }}
     {%- endif -%}
     {%- set node = tested_node() -%}

@@ -58,6 +58,11 @@
 
 
 {% macro erased_event_data(event_data, document=none) %}
+    {{- return(adapter.dispatch('erased_event_data', 'webshop')(event_data, document)) -}}
+{% endmacro %}
+
+
+{% macro default__erased_event_data(event_data, document=none) %}
     {#- An event's document without the visitor's ip and user-agent: the parsed object
         minus those keys, or, for text that is no JSON object, the text with their values
         replaced by null. The warehouse keeps nothing else of them, and the raw scrub leaves
@@ -87,14 +92,14 @@
 
 
 {% macro calendar_start_at() -%}
-    timestamptz '{{ var("calendar_start") }} 00:00:00+00'
+    cast('{{ var("calendar_start") }} 00:00:00+00' as {{ type_timestamptz() }})
 {%- endmacro %}
 
 
 {% macro calendar_end_at() -%}
     {#- The first moment after the calendar's last day. -#}
     {%- set last_day = modules.datetime.date.fromisoformat(var("calendar_end") | string) -%}
-    timestamptz '{{ last_day + modules.datetime.timedelta(days=1) }} 00:00:00+00'
+    cast('{{ last_day + modules.datetime.timedelta(days=1) }} 00:00:00+00' as {{ type_timestamptz() }})
 {%- endmacro %}
 
 
@@ -141,24 +146,24 @@
              'rejects': document ~ ' is null and ' ~ try_jsonb(r ~ 'event_data') ~ ' is null'},
             {'reason': 'event_data is not a JSON object', 'rejects': document ~ ' is null'},
             {'reason': 'event_data has keys the contract does not define',
-             'rejects': is_documented ~ " and " ~ document ~ " - cast('{" ~ keys | join(',') ~ "}' as text[]) <> cast('{}' as jsonb)"},
+             'rejects': is_documented ~ ' and ' ~ has_keys_outside(document, r ~ 'event_data', keys)},
             {'reason': 'customer-id is not an integer',
-             'rejects': json_is_set('event_document."customer-id"') ~ ' and ' ~ customer_id ~ ' is null'},
+             'rejects': json_is_set(event_key('customer-id')) ~ ' and ' ~ customer_id ~ ' is null'},
             {'reason': 'customer-id is not positive', 'rejects': customer_id ~ ' <= 0'},
             {'reason': 'product is not a positive integer',
-             'rejects': json_is_set('event_document.product') ~ ' and coalesce(' ~ product ~ ' <= 0, true)'},
+             'rejects': json_is_set(event_key('product')) ~ ' and coalesce(' ~ product ~ ' <= 0, true)'},
             {'reason': 'quantity is not a whole number',
-             'rejects': json_is_set('event_document.quantity') ~ ' and ' ~ quantity ~ ' is null'},
+             'rejects': json_is_set(event_key('quantity')) ~ ' and ' ~ quantity ~ ' is null'},
             {'reason': 'quantity is not positive', 'rejects': quantity ~ ' <= 0'},
             {'reason': 'quantity above the maximum', 'rejects': quantity ~ ' > ' ~ max_quantity},
             {'reason': 'position is not a whole number',
-             'rejects': json_is_set('event_document."position"') ~ ' and ' ~ position ~ ' is null'},
+             'rejects': json_is_set(event_key('position')) ~ ' and ' ~ position ~ ' is null'},
             {'reason': 'position is negative', 'rejects': position ~ ' < 0'},
             {'reason': 'position above 2147483647', 'rejects': position ~ ' > 2147483647'},
             {'reason': 'cart event without product',
-             'rejects': is_cart_event ~ ' and not ' ~ json_is_set('event_document.product')},
+             'rejects': is_cart_event ~ ' and not ' ~ json_is_set(event_key('product'))},
             {'reason': 'cart event without quantity',
-             'rejects': is_cart_event ~ ' and not ' ~ json_is_set('event_document.quantity')},
+             'rejects': is_cart_event ~ ' and not ' ~ json_is_set(event_key('quantity'))},
         ]) -%}
     {%- else -%}
         {%- do rules.extend([
@@ -273,6 +278,11 @@
 
 
 {% macro quarantine_source_row(table, relation) %}
+    {{- return(adapter.dispatch('quarantine_source_row', 'webshop')(table, relation)) -}}
+{% endmacro %}
+
+
+{% macro default__quarantine_source_row(table, relation) %}
     {#- A rejected raw row as JSON, without `_extracted_at` and without personal data: a
         customer row without names, e-mail, phone and street, an event's document without ip
         and user-agent (events must be joined with parse_event_document()). -#}
@@ -287,3 +297,14 @@
         {%- for column in personal_data_columns_of(table) %} - '{{ column }}'{% endfor %}
     {%- endif -%}
 {% endmacro %}
+
+
+{% macro has_keys_outside(document, event_data, keys) -%}
+    {#- The JSON object `document` (parsed from the text `event_data`) has a key not in `keys`. -#}
+    {{- return(adapter.dispatch('has_keys_outside', 'webshop')(document, event_data, keys)) -}}
+{%- endmacro %}
+
+
+{% macro default__has_keys_outside(document, event_data, keys) -%}
+    {{ document }} - cast('{{ '{' ~ keys | join(',') ~ '}' }}' as text[]) <> cast('{}' as jsonb)
+{%- endmacro %}

@@ -22,7 +22,7 @@
             {{ key }},
             {%- if reset_column %}
             min(case
-                when {{ is_unread(reset_column, source_table) }} then cast('-infinity' as timestamptz)
+                when {{ is_unread(reset_column, source_table) }} then {{ minus_infinity() }}
                 else updated_at
             end) as changed_from
             {%- else %}
@@ -75,7 +75,7 @@
 
 {% macro open_end() -%}
     {#- valid_to of a version still in force: a fixed sentinel, never null or now(). -#}
-    cast('9999-12-31 00:00:00+00' as timestamptz)
+    cast('9999-12-31 00:00:00+00' as {{ type_timestamptz() }})
 {%- endmacro %}
 
 

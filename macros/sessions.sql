@@ -110,7 +110,7 @@
     {%- set text = "split_part(split_part(split_part(split_part(" ~ page_url
         ~ ", '/product/', 2), '/', 1), '?', 1), '#', 1)" %}
     case
-        when {{ page_url }} like '%/product/%' and {{ text }} ~ '^[1-9][0-9]{0,17}$'
+        when {{ page_url }} like '%/product/%' and {{ matches(text, '^[1-9][0-9]{0,17}$') }}
             then cast({{ text }} as bigint)
     end
 {% endmacro %}
@@ -276,9 +276,9 @@
     )
 
     select
-        cast({{ dbt.date_trunc('week', "least(
+        cast({{ dbt.date_trunc('week', utc_clock("least(
             (select min(session_restarts.restart_at) from session_restarts),
             (select holders.session_start from holders),
             (select placed.placed_at from placed)
-        ) at time zone 'UTC'") }} as date) as restart_week
+        )")) }} as date) as restart_week
 {% endmacro %}

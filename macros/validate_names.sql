@@ -18,7 +18,10 @@
         checked at parse time (generate_schema_name) and again on-run-start. DBT_SCHEMA
         leaves room for the longest layer suffix (_intermediate). -#}
     {%- do plain_name(target.schema, 'DBT_SCHEMA (the target schema)', 50) -%}
-    {%- do plain_name(target.database, 'PGDATABASE (the target database)') -%}
+    {%- if target.type != 'spark' -%}
+        {#- (Spark has no database above its schemas) -#}
+        {%- do plain_name(target.database, 'PGDATABASE (the target database)') -%}
+    {%- endif -%}
     {%- do plain_name(var('raw_schema'), 'WEBSHOP_RAW_SCHEMA (the raw schema)') -%}
     {%- for role_var in ['analyst_role', 'marketing_role'] -%}
         {%- do plain_name(var(role_var), 'var ' ~ role_var) -%}

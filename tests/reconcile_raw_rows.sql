@@ -20,7 +20,7 @@
     'order_line': (ref('stg_webshop__order_lines'), 'order_line_version_id'),
     'event': (ref('stg_webshop__events'), 'event_content_id'),
 } %}
-{%- set nightly = not var('full_tests', false) %}
+{%- set nightly = builds_incrementally() and not var('full_tests', false) %}
 
 with
 

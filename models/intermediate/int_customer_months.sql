@@ -27,12 +27,12 @@ restart as (
 
 -- From the first day of the month of the first new session, the customer's sessions
 -- that end in it or later.
-{%- set restart_month_start = dbt.date_trunc('month', "restart_at at time zone 'UTC'") %}
+{%- set restart_month_start = dbt.date_trunc('month', utc_clock('restart_at')) %}
 restart_moments as (
     select
         customer_id,
         cast({{ restart_month_start }} as date) as restart_month,
-        {{ restart_month_start }} at time zone 'UTC' as restart_month_at
+        {{ utc_moment(restart_month_start) }} as restart_month_at
     from restart
 ),
 
@@ -50,7 +50,7 @@ scoped as (
 scoped as (
     select
         *,
-        cast('-infinity' as date) as restart_month
+        {{ minus_infinity('date') }} as restart_month
     from {{ ref('fct_sessions') }}
 ),
 {%- endif %}
@@ -60,7 +60,7 @@ sessions as (
         customer_id,
         session_start,
         session_end,
-        cast(session_start at time zone 'UTC' as date) as session_date,
+        cast({{ utc_clock('session_start') }} as date) as session_date,
         restart_month,
         events,
         page_views,
@@ -73,15 +73,15 @@ sessions as (
         unknown_events,
         _extracted_at,
         -- Its counts all fall on one UTC day.
-        cast(session_start at time zone 'UTC' as date)
-        = cast(session_end at time zone 'UTC' as date) as is_counted_per_session
+        cast({{ utc_clock('session_start') }} as date)
+        = cast({{ utc_clock('session_end') }} as date) as is_counted_per_session
     from scoped
 ),
 
 session_months as (
     select
         customer_id,
-        cast({{ dbt.date_trunc('month', "session_start at time zone 'UTC'") }} as date)
+        cast({{ dbt.date_trunc('month', utc_clock('session_start')) }} as date)
             as activity_month,
         count(*) as sessions,
         max(_extracted_at) as _extracted_at

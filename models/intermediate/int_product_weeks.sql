@@ -16,7 +16,7 @@
 -- the change can reach, and each product of a changed event, is recomputed from the week
 -- of the earliest of those sessions (a session that vanished, merged or split started at
 -- or after its customer's restart).
-{%- set week_of = dbt.date_trunc('week', "session_start at time zone 'UTC'") %}
+{%- set week_of = dbt.date_trunc('week', utc_clock('session_start')) %}
 
 with
 
@@ -59,7 +59,7 @@ restart as (
 restart_weeks as (
     select
         product_id,
-        {{ dbt.date_trunc('week', "restart_at at time zone 'UTC'") }} at time zone 'UTC'
+        {{ utc_moment(dbt.date_trunc('week', utc_clock('restart_at'))) }}
             as week_start_at
     from restart
 ),
@@ -96,7 +96,7 @@ select
         avg(
             case
                 when first_view_at <= first_add_at
-                    then extract(epoch from first_add_at - first_view_at) / 60
+                    then {{ seconds_between('first_view_at', 'first_add_at') }} / 60
             end
         ) as numeric(10, 2)
     ) as avg_minutes_view_to_add,

@@ -20,7 +20,7 @@ orders as (
 -- today, so a rebuild of old data ranks the same way). A session ends with its last
 -- event, so the latest session end is the latest event (fct_sessions' session_end index).
 latest as (
-    select cast(max(session_end) at time zone 'UTC' as date) as last_day
+    select cast({{ utc_clock('max(session_end)') }} as date) as last_day
     from {{ ref('fct_sessions') }}
     union all
     select max(placed_date) as last_day from orders
@@ -41,12 +41,12 @@ sessions as (
         session_start,
         session_end,
         events,
-        cast(session_start at time zone 'UTC' as date) as start_date,
-        cast(session_end at time zone 'UTC' as date) as end_date
+        cast({{ utc_clock('session_start') }} as date) as start_date,
+        cast({{ utc_clock('session_end') }} as date) as end_date
     from {{ ref('fct_sessions') }}
     where
         session_end >= (
-            select cast(engagement_window.first_day as timestamp) at time zone 'UTC'
+            select {{ utc_moment('engagement_window.first_day') }}
             from engagement_window
         )
 ),

@@ -93,11 +93,7 @@ select
     activity_months.customer_id,
     activity_months.activity_month,
     customers.cohort_month,
-    cast(
-        12 * extract(year from age(activity_months.activity_month, customers.cohort_month))
-        + extract(month from age(activity_months.activity_month, customers.cohort_month))
-        as integer
-    ) as months_since_signup,
+    cast({{ dbt.datediff('customers.cohort_month', 'activity_months.activity_month', 'month') }} as integer) as months_since_signup,
     coalesce(activity_months.sessions, 0) as sessions,
     coalesce(activity_months.active_days, 0) as active_days,
     coalesce(activity_months.events, 0) as events,

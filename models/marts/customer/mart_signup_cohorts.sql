@@ -58,11 +58,7 @@ grid as (
 
 select
     grid.cohort_month,
-    cast(
-        12 * extract(year from age(grid.activity_month, grid.cohort_month))
-        + extract(month from age(grid.activity_month, grid.cohort_month))
-        as integer
-    ) as months_since_signup,
+    cast({{ dbt.datediff('grid.cohort_month', 'grid.activity_month', 'month') }} as integer) as months_since_signup,
     grid.activity_month,
     grid.cohort_customers,
     coalesce(cohort_activity.active_customers, 0) as active_customers,

@@ -18,7 +18,7 @@
     'orders': (ref('stg_webshop__orders'), 'order_id'),
     'order_line': (ref('stg_webshop__order_lines'), 'order_line_id'),
 } %}
-{%- set batch_date = "cast(_extracted_at at time zone 'UTC' as date)" %}
+{%- set batch_date = "cast(" ~ utc_clock('_extracted_at') ~ " as date)" %}
 
 with
 
@@ -76,7 +76,7 @@ unknown_event_types as (
 {% for table, (relation, key) in versions.items() %}
 {{ table }}_ties as (
     select
-        cast(updated_at at time zone 'UTC' as date) as check_date,
+        cast({{ utc_clock('updated_at') }} as date) as check_date,
         '{{ table }}' as table_name,
         'two versions with the same updated_at (the later delivered is in force)' as rule_name,
         'not in force' as outcome,
@@ -146,7 +146,7 @@ order_checks as (
 
 line_checks as (
     select
-        cast(coalesce(order_lines.placed_at, latest.created_at) at time zone 'UTC' as date)
+        cast({{ utc_clock('coalesce(order_lines.placed_at, latest.created_at)') }} as date)
             as check_date,
         'fct_order_lines' as table_name,
         case
@@ -179,7 +179,7 @@ unknown_customers as (
 
 session_checks as (
     select
-        cast(checks.session_start at time zone 'UTC' as date) as check_date,
+        cast({{ utc_clock('checks.session_start') }} as date) as check_date,
         'fct_sessions' as table_name,
         checks.rule_name,
         checks.outcome,

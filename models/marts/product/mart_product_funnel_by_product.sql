@@ -27,11 +27,11 @@ ordered_products as (
 
 weekly_orders as (
     select
-        cast({{ dbt.date_trunc('week', "session_start at time zone 'UTC'") }} as date)
+        cast({{ dbt.date_trunc('week', utc_clock('session_start')) }} as date)
             as session_week,
         product_id,
         count(*) as order_sessions,
-        avg(extract(epoch from first_order_at - first_add_at) / 60) as avg_minutes_add_to_order
+        avg({{ seconds_between('first_add_at', 'first_order_at') }} / 60) as avg_minutes_add_to_order
     from ordered_products
     group by session_week, product_id
 ),

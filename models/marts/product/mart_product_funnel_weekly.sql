@@ -15,7 +15,7 @@
 -- (funnel_restart_week: changed events or orders) are deleted and recomputed whole (a
 -- median needs every session of its week); earlier weeks keep their rows.
 {%- set since -%}
-(select cast(restart.restart_week as timestamp) at time zone 'UTC' from restart)
+(select {{ utc_moment('restart.restart_week') }} from restart)
 {%- endset %}
 
 with
@@ -69,13 +69,13 @@ session_steps as (
         sessions.first_view_at,
         sessions.first_add_at,
         first_orders.first_order_at,
-        extract(epoch from sessions.first_add_at - sessions.first_view_at) / 60
+        {{ seconds_between('sessions.first_view_at', 'sessions.first_add_at') }} / 60
             as minutes_view_to_add,
-        extract(epoch from first_orders.first_order_at - sessions.first_add_at) / 60
+        {{ seconds_between('sessions.first_add_at', 'first_orders.first_order_at') }} / 60
             as minutes_add_to_order
     from sessions
     inner join calendar
-        on cast(sessions.session_start at time zone 'UTC' as date) = calendar.date_day
+        on cast({{ utc_clock('sessions.session_start') }} as date) = calendar.date_day
     left join first_orders on sessions.session_id = first_orders.session_id
 ),
 

@@ -13,7 +13,7 @@
 -- also in force then), and replace those weeks whole (delete+insert on week_start: every
 -- week of the observed range has rows). A post-hook deletes the weeks the range lost.
 {%- set since -%}
-(select cast(restart.restart_week as timestamp) at time zone 'UTC' from restart)
+(select {{ utc_moment('restart.restart_week') }} from restart)
 {%- endset %}
 
 with
@@ -61,11 +61,11 @@ observed as (
     {{ product_weeks_observed() }}
 ),
 
-weeks as materialized (
+weeks as {{ cte_materialized() }} (
     select distinct
         calendar.iso_week_start_date as week_start,
-        cast(calendar.iso_week_start_date as timestamp) at time zone 'UTC' as week_start_at,
-        cast(calendar.iso_week_start_date + 7 as timestamp) at time zone 'UTC' as week_end_at
+        {{ utc_moment('calendar.iso_week_start_date') }} as week_start_at,
+        {{ utc_moment('calendar.iso_week_start_date + 7') }} as week_end_at
     from calendar
     inner join observed
         on calendar.date_day between observed.first_date and observed.last_date
@@ -91,13 +91,11 @@ version_weeks as (
         cast(overlapped.week_start as date) as week_start
     from versions
     cross join bounds
-    cross join lateral generate_series(
-        greatest(
-            date_trunc('week', versions.valid_from at time zone 'UTC'), bounds.first_week_start
-        ),
-        date_trunc('week', least(versions.valid_to, bounds.last_week_end_at) at time zone 'UTC'),
-        interval '7 days'
-    ) as overlapped (week_start)
+    cross join {{ weeks_between(
+        "greatest(date_trunc('week', " ~ utc_clock('versions.valid_from') ~ "), bounds.first_week_start)",
+        "date_trunc('week', " ~ utc_clock('least(versions.valid_to, bounds.last_week_end_at)') ~ ")",
+        'overlapped', 'week_start'
+    ) }}
 ),
 
 product_starts as (
@@ -119,7 +117,7 @@ product_weeks as (
 ),
 
 -- Range of the versions in force at some moment of the week.
-ranges as materialized (
+ranges as {{ cte_materialized() }} (
     select
         product_weeks.week_start,
         product_weeks.product_id,
@@ -136,7 +134,7 @@ ranges as materialized (
 ),
 
 -- What changed during the week: the versions that came into force in it.
-changes as materialized (
+changes as {{ cte_materialized() }} (
     select
         product_weeks.week_start,
         product_weeks.product_id,

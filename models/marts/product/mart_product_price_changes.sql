@@ -19,7 +19,7 @@ select
     product_name,
     category,
     valid_from as changed_at,
-    cast(valid_from at time zone 'UTC' as date) as changed_date,
+    cast({{ utc_clock('valid_from') }} as date) as changed_date,
     cast(previous_price as numeric(12, 2)) as previous_price,
     price as new_price,
     cast(price - previous_price as numeric(12, 2)) as price_change,

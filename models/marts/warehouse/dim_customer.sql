@@ -32,7 +32,7 @@ versions as (
         country_code,
         created_at,
         -- The sign-up cohort, defined here once for every mart that groups by it.
-        cast({{ dbt.date_trunc('month', "created_at at time zone 'UTC'") }} as date)
+        cast({{ dbt.date_trunc('month', utc_clock('created_at')) }} as date)
             as cohort_month,
         deleted_at,
         is_deleted,
@@ -62,19 +62,19 @@ versions as (
         null as postal_code,
         null as city,
         null as country_code,
-        cast(null as timestamptz) as created_at,
+        cast(null as {{ type_timestamptz() }}) as created_at,
         cast(null as date) as cohort_month,
-        cast(null as timestamptz) as deleted_at,
+        cast(null as {{ type_timestamptz() }}) as deleted_at,
         false as is_deleted,
         false as is_closed_account,
         false as has_invalid_email,
         false as has_invalid_country_code,
-        cast('1900-01-01 00:00:00+00' as timestamptz) as valid_from,
+        cast('1900-01-01 00:00:00+00' as {{ type_timestamptz() }}) as valid_from,
         {{ open_end() }} as valid_to,
         true as is_current,
-        cast('1900-01-01 00:00:00+00' as timestamptz) as updated_at,
-        cast(null as timestamptz) as _closed_extracted_at,
-        cast('1900-01-01 00:00:00+00' as timestamptz) as _extracted_at
+        cast('1900-01-01 00:00:00+00' as {{ type_timestamptz() }}) as updated_at,
+        cast(null as {{ type_timestamptz() }}) as _closed_extracted_at,
+        cast('1900-01-01 00:00:00+00' as {{ type_timestamptz() }}) as _extracted_at
 )
 
 select * from versions

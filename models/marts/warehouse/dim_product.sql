@@ -51,15 +51,15 @@ versions as (
         cast(null as numeric(12, 2)) as price,
         cast(null as integer) as stock_quantity,
         false as is_active,
-        cast(null as timestamptz) as created_at,
+        cast(null as {{ type_timestamptz() }}) as created_at,
         false as has_unknown_stock,
         false as has_negative_stock,
         false as has_unknown_active_status,
-        cast('1900-01-01 00:00:00+00' as timestamptz) as valid_from,
+        cast('1900-01-01 00:00:00+00' as {{ type_timestamptz() }}) as valid_from,
         {{ open_end() }} as valid_to,
         true as is_current,
-        cast('1900-01-01 00:00:00+00' as timestamptz) as updated_at,
-        cast('1900-01-01 00:00:00+00' as timestamptz) as _extracted_at
+        cast('1900-01-01 00:00:00+00' as {{ type_timestamptz() }}) as updated_at,
+        cast('1900-01-01 00:00:00+00' as {{ type_timestamptz() }}) as _extracted_at
 )
 
 select * from versions

@@ -45,19 +45,19 @@ versions as (
         member.voucher_sk,
         member.voucher_id,
         member.voucher_code,
-        cast(null as text) as discount_type,
+        cast(null as {{ type_text() }}) as discount_type,
         cast(null as numeric(12, 2)) as discount_value,
-        cast(null as timestamptz) as usable_from,
-        cast(null as timestamptz) as usable_until,
-        cast(null as timestamptz) as created_at,
+        cast(null as {{ type_timestamptz() }}) as usable_from,
+        cast(null as {{ type_timestamptz() }}) as usable_until,
+        cast(null as {{ type_timestamptz() }}) as created_at,
         false as has_unknown_discount_type,
         false as has_invalid_discount_value,
         false as has_invalid_validity,
-        cast('1900-01-01 00:00:00+00' as timestamptz) as valid_from,
+        cast('1900-01-01 00:00:00+00' as {{ type_timestamptz() }}) as valid_from,
         {{ open_end() }} as valid_to,
         true as is_current,
-        cast('1900-01-01 00:00:00+00' as timestamptz) as updated_at,
-        cast('1900-01-01 00:00:00+00' as timestamptz) as _extracted_at
+        cast('1900-01-01 00:00:00+00' as {{ type_timestamptz() }}) as updated_at,
+        cast('1900-01-01 00:00:00+00' as {{ type_timestamptz() }}) as _extracted_at
     from (
         values
         ({{ unknown_member_sk() }}, -1, 'unknown'),

@@ -14,7 +14,7 @@ select
     session_id,
     customer_id,
     event_at,
-    cast(event_at at time zone 'UTC' as date) as event_date,
+    cast({{ utc_clock('event_at') }} as date) as event_date,
     event_type,
     is_known_event_type,
     is_cart_event,

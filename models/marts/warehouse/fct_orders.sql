@@ -128,14 +128,14 @@ select
     orders.order_status,
     orders.has_status_regression,
     orders.placed_at,
-    cast(orders.placed_at at time zone 'UTC' as date) as placed_date,
+    cast({{ utc_clock('orders.placed_at') }} as date) as placed_date,
     orders.paid_at,
     orders.shipped_at,
     orders.delivered_at,
     orders.cancelled_at,
     orders.returned_at,
     cast(
-        round(extract(epoch from orders.shipped_at - orders.placed_at) / 3600, 2)
+        round({{ seconds_between('orders.placed_at', 'orders.shipped_at') }} / 3600, 2)
         as numeric(12, 2)
     ) as hours_placed_to_shipped,
     coalesce(amounts.order_lines, 0) as order_lines,

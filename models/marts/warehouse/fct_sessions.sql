@@ -72,12 +72,12 @@ restart as (
 
 -- A session starting at or after restart_at holds exactly the events at or after it
 -- (restart_at is a session start), read per customer through (customer_id, event_at).
-scoped as not materialized (
+scoped as {{ cte_materialized(false) }} (
     {{ customer_rows_from(ref('int_events__sessionized')) }}
 ),
 {%- else %}
 
-scoped as not materialized (
+scoped as {{ cte_materialized(false) }} (
     select * from {{ ref('int_events__sessionized') }}
 ),
 {%- endif %}
@@ -179,7 +179,7 @@ sessions as (
         customer_id,
         session_start,
         session_end,
-        cast(extract(epoch from session_end - session_start) as bigint) as duration_seconds,
+        cast({{ seconds_between('session_start', 'session_end') }} as bigint) as duration_seconds,
         count(*) as events,
         count(*) filter (where event_type = 'PAGE_VIEW') as page_views,
         count(*) filter (where event_type = 'ADD_PRODUCT_TO_CART') as cart_adds,

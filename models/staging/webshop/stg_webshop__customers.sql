@@ -99,9 +99,9 @@ flagged as (
         deleted_at,
         is_deleted,
         is_closed_account,
-        coalesce(not email ~ '^[^@[:space:]]+@[^@[:space:]]+[.][^@[:space:].]+$', false)
+        coalesce(not {{ matches('email', '^[^@[:space:]]+@[^@[:space:]]+[.][^@[:space:].]+$') }}, false)
             as has_invalid_email,
-        coalesce(not country_code ~ '^[A-Z]{2}$', false) as has_invalid_country_code,
+        coalesce(not {{ matches('country_code', '^[A-Z]{2}$') }}, false) as has_invalid_country_code,
         has_version_after_closing,
         _closed_extracted_at,
         _extracted_at

@@ -32,7 +32,7 @@ parsed as (
         event_value.event_type,
         source.event_timestamp as event_at,
         event_value.customer_id,
-        jsonb_typeof(event_document."customer-id") = 'string' as is_customer_id_sent_as_text,
+        {{ json_is_string(event_key('customer-id')) }} as is_customer_id_sent_as_text,
         event_document.page as page_url,
         event_document.referrer as referrer_url,
         event_value.product_id,

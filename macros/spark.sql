@@ -1,0 +1,219 @@
+{#- Apache Spark (dbt-spark, Parquet tables): where it differs from PostgreSQL.
+
+    The models are the same files on both engines; each difference is one macro dispatched
+    on the adapter (`adapter.dispatch(name, 'webshop')`): `default__<name>` is PostgreSQL's,
+    `spark__<name>` here. On Spark every model is built whole on each run (a Parquet
+    table has no DELETE, so no incremental strategy of this project applies yet): the
+    batch ledger, the written units of the nightly tests, indexes, statistics and memory
+    settings have nothing to do there. PostgreSQL's roles and grants have no counterpart in
+    open-source Spark (access is the file system's or the catalog's). -#}
+
+{% macro spark__create_functions() %}{% endmacro %}
+{% macro spark__create_batch_ledger() %}{% endmacro %}
+{% macro spark__check_raw() %}{% endmacro %}
+{% macro spark__grant_reader_access() %}{% endmacro %}
+{% macro spark__record_batches() %}{% endmacro %}
+{% macro spark__forget_written_units() %}{% endmacro %}
+{% macro spark__analyze_after_full_build() %}{% endmacro %}
+{% macro spark__full_build_work_mem() %}{% endmacro %}
+{% macro spark__partial_index(column, condition) %}{% endmacro %}
+{% macro spark__apply_grants(relation, grant_config, should_revoke=True) %}{% endmacro %}
+
+
+{% macro spark__builds_incrementally() %}
+    {{- return(false) -}}
+{% endmacro %}
+
+
+{% materialization incremental, adapter='spark' %}
+    {#- An incremental model on Spark: built whole, as a table (see above). -#}
+    {{- return(materialization_table_spark()) -}}
+{% endmaterialization %}
+
+
+{#- Types and operators (macros/sql_dialect.sql). -#}
+
+{% macro spark__type_text() -%}string{%- endmacro %}
+
+{% macro spark__type_timestamptz() -%}timestamp{%- endmacro %}
+
+{% macro spark__matches(text_expression, pattern) -%}
+    {#- Java's regular expressions read a POSIX class inside brackets as its letters. -#}
+    {%- set java = pattern
+        | replace('[:space:]', '\\s') | replace('[:digit:]', '\\d') | replace('[:alpha:]', '\\p{Alpha}')
+        | replace('\\', '\\\\') | replace("'", "\\'") -%}
+    {{ text_expression }} rlike '{{ java }}'
+{%- endmacro %}
+
+{#- Hashes and surrogate keys hash the same text as on PostgreSQL, so ids and the
+    tie-breaks that compare them agree between the engines: epoch seconds with six
+    decimals (PostgreSQL's numeric), and a list of values as json_build_array prints it.
+    (An event's document, without ip and user-agent, is the one exception: PostgreSQL
+    prints jsonb, see spark__erased_event_data.) -#}
+
+{% macro spark__epoch(column) -%}
+    cast(cast(unix_micros({{ column }}) as decimal(26, 0)) / 1000000 as decimal(26, 6))
+{%- endmacro %}
+
+{% macro spark__values_as_text(expressions) -%}
+    concat('[', concat_ws(', ',
+    {%- for expression in expressions %}
+        regexp_extract(to_json(array({{ expression }})), '(?s)^\\[(.*)\\]$', 1){% if not loop.last %},{% endif %}
+    {%- endfor %}
+    ), ']')
+{%- endmacro %}
+
+
+{#- The tracker's JSON (macros/parsing.sql, macros/raw_rules.sql), read as Spark's VARIANT.
+    As in PostgreSQL's jsonb, a key given twice keeps its last value (the profile sets
+    spark.sql.variant.allowDuplicateKeys). Spark's reader differs on two kinds of text no
+    tracker sends: it ignores text after a complete value (so a document must also end in
+    `}`), and it reads a number by its value, so 12.0 is a whole number here (PostgreSQL's
+    numeric keeps the written scale: 12.0 is no whole number there). -#}
+
+{% macro spark__try_jsonb(text_expression) -%}
+    try_parse_json(case
+        when length({{ text_expression }}) <= {{ var('max_event_data_length') | int }}
+            then {{ text_expression }}
+    end)
+{%- endmacro %}
+
+{% macro spark__unicode_trim(text_expression) -%}
+    btrim({{ text_expression }}, ' \t\n\r\f\u000B\u0085\u00A0\u1680\u180E\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u200B\u2028\u2029\u202F\u205F\u3000\uFEFF')
+{%- endmacro %}
+
+{% macro spark__json_is_set(json_value) -%}
+    coalesce({{ json_value }} is not null and not is_variant_null({{ json_value }}), false)
+{%- endmacro %}
+
+{% macro spark__json_is_string(json_value) -%}
+    schema_of_variant({{ json_value }}) = 'STRING'
+{%- endmacro %}
+
+{% macro spark__json_bigint(json_value, type='bigint', max_digits=18) -%}
+    {%- set bound = '9' * max_digits -%}
+    case
+        when schema_of_variant({{ json_value }}) = 'BIGINT'
+            or schema_of_variant({{ json_value }}) rlike '^DECIMAL\\([0-9]+,0\\)$'
+            then case
+                when variant_get({{ json_value }}, '$', 'decimal(38, 0)') between -{{ bound }} and {{ bound }}
+                    then cast(variant_get({{ json_value }}, '$', 'decimal(38, 0)') as {{ type }})
+            end
+        when schema_of_variant({{ json_value }}) = 'STRING' then case
+            when {{ unicode_trim("variant_get(" ~ json_value ~ ", '$', 'string')") }} rlike '^-?[0-9]{1,{{ max_digits }}}$'
+                then cast({{ unicode_trim("variant_get(" ~ json_value ~ ", '$', 'string')") }} as {{ type }})
+        end
+    end
+{%- endmacro %}
+
+{% macro spark__parse_event_document(relation) %}
+    cross join lateral (
+        select case
+            when length({{ relation }}.event_data) <= {{ var('max_event_data_length') | int }}
+                and {{ relation }}.event_data rlike '[}][ \t\n\r]*$'
+                then try_parse_json({{ relation }}.event_data)
+        end as parsed
+    ) as event_parsed
+    cross join lateral (
+        select case
+            when schema_of_variant(event_parsed.parsed) like 'OBJECT%' then event_parsed.parsed
+        end as document
+    ) as event_json
+    cross join lateral (
+        select
+            variant_get(event_json.document, '$["customer-id"]') as `customer-id`,
+            variant_get(event_json.document, '$["user-agent"]', 'string') as `user-agent`,
+            variant_get(event_json.document, '$.ip', 'string') as ip,
+            variant_get(event_json.document, '$.page', 'string') as page,
+            variant_get(event_json.document, '$.referrer', 'string') as referrer,
+            variant_get(event_json.document, '$.product') as product,
+            variant_get(event_json.document, '$.quantity') as quantity,
+            variant_get(event_json.document, '$.query', 'string') as query,
+            variant_get(event_json.document, '$.position') as `position`
+    ) as event_document
+    cross join lateral (
+        select
+            upper({{ unicode_trim(relation ~ '.event_type') }}) as event_type,
+            {{ json_bigint(event_key('customer-id')) | indent(12) }} as customer_id,
+            {{ json_bigint(event_key('product')) | indent(12) }} as product_id,
+            {{ json_bigint(event_key('quantity')) | indent(12) }} as quantity,
+            {{ json_bigint(event_key('position')) | indent(12) }} as list_position
+    ) as event_value
+{% endmacro %}
+
+{% macro spark__has_keys_outside(document, event_data, keys) -%}
+    size(array_except(json_object_keys({{ event_data }}), array('{{ keys | join("', '") }}'))) > 0
+{%- endmacro %}
+
+{% macro spark__erased_event_data(event_data, document=none) -%}
+    {%- set without_values -%}
+        regexp_replace({{ event_data }}, '"(ip|user-agent)"\\s*:\\s*("(\\\\.|[^"\\\\])*"|null)', '"$1": null')
+    {%- endset -%}
+    {%- if document -%}
+        case
+            when {{ document }} is not null then to_json(map_filter(
+                from_json({{ event_data }}, 'map<string, string>'), (k, v) -> k not in ('ip', 'user-agent')
+            ))
+            else {{ without_values }}
+        end
+    {%- else -%}
+        {{ without_values }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__quarantine_source_row(table, relation) -%}
+    to_json(named_struct(
+    {%- for column in raw_columns(table) if column not in personal_data_columns_of(table) or table == 'event' %}
+        '{{ column }}',
+        {% if table == 'event' and column == 'event_data' -%}
+            {{ erased_event_data(relation ~ '.event_data', 'event_json.document') }}
+        {%- else -%}
+            {{ relation }}.{{ column }}
+        {%- endif %}{% if not loop.last %},{% endif %}
+    {%- endfor %}
+    ))
+{%- endmacro %}
+
+
+{#- dbt_utils.deduplicate's default joins on every column, and a null never joins. -#}
+{% macro spark__deduplicate(relation, partition_by, order_by) -%}
+    select *
+    from {{ relation }}
+    qualify row_number() over (partition by {{ partition_by }} order by {{ order_by }}) = 1
+{%- endmacro %}
+
+
+{#- Moments: Spark's timestamp is an instant, read and shown in the session's time zone,
+    which the profile sets to UTC (spark.sql.session.timeZone); timestamp_ntz is a clock
+    reading. -#}
+
+{% macro spark__minus_infinity(type='timestamptz') -%}
+    {#- Spark's timestamps and dates start at year 1 ('-infinity' reads as null). -#}
+    {%- if type == 'date' -%}
+        date '0001-01-01'
+    {%- else -%}
+        timestamp '0001-01-01 00:00:00+00'
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__utc_clock(moment) -%}
+    cast({{ moment }} as timestamp_ntz)
+{%- endmacro %}
+
+{% macro spark__utc_moment(clock) -%}
+    cast({{ clock }} as timestamp)
+{%- endmacro %}
+
+{% macro spark__seconds_between(start, stop) -%}
+    cast(unix_micros({{ stop }}) - unix_micros({{ start }}) as decimal(20, 0)) / 1000000
+{%- endmacro %}
+
+{% macro spark__cte_materialized(materialized=true) %}{% endmacro %}
+
+{% macro spark__weeks_between(first_week, last_week, alias, column) -%}
+    lateral explode(sequence(
+        {{ first_week }},
+        {{ last_week }},
+        interval 7 days
+    )) as {{ alias }} ({{ column }})
+{%- endmacro %}

@@ -1,0 +1,94 @@
+{#- SQL whose spelling differs between engines (dispatched: PostgreSQL's here, Spark's in
+    macros/spark.sql). -#}
+
+{% macro type_text() -%}
+    {#- Text of any length. -#}
+    {{- return(adapter.dispatch('type_text', 'webshop')()) -}}
+{%- endmacro %}
+
+{% macro default__type_text() -%}text{%- endmacro %}
+
+
+{% macro type_timestamptz() -%}
+    {#- A moment in time (shown in the session's time zone, UTC on both engines). -#}
+    {{- return(adapter.dispatch('type_timestamptz', 'webshop')()) -}}
+{%- endmacro %}
+
+{% macro default__type_timestamptz() -%}timestamptz{%- endmacro %}
+
+
+{% macro matches(text_expression, pattern) -%}
+    {#- The text matches the regular expression `pattern` (a POSIX one: bracket classes such
+        as [:space:] and [:digit:] are read the same on every engine). -#}
+    {{- return(adapter.dispatch('matches', 'webshop')(text_expression, pattern)) -}}
+{%- endmacro %}
+
+{% macro default__matches(text_expression, pattern) -%}
+    {{ text_expression }} ~ '{{ pattern | replace("'", "''") }}'
+{%- endmacro %}
+
+
+{% macro minus_infinity(type='timestamptz') -%}
+    {#- A moment (or, with type='date', a day) before every other. -#}
+    {{- return(adapter.dispatch('minus_infinity', 'webshop')(type)) -}}
+{%- endmacro %}
+
+{% macro default__minus_infinity(type='timestamptz') -%}
+    cast('-infinity' as {{ type }})
+{%- endmacro %}
+
+
+{% macro utc_clock(moment) -%}
+    {#- A moment (timestamptz) as the date and time a clock in UTC shows (timestamp). -#}
+    {{- return(adapter.dispatch('utc_clock', 'webshop')(moment)) -}}
+{%- endmacro %}
+
+{% macro default__utc_clock(moment) -%}
+    ({{ moment }} at time zone 'UTC')
+{%- endmacro %}
+
+
+{% macro utc_moment(clock) -%}
+    {#- The moment (timestamptz) when a clock in UTC shows `clock` (a timestamp or a date). -#}
+    {{- return(adapter.dispatch('utc_moment', 'webshop')(clock)) -}}
+{%- endmacro %}
+
+{% macro default__utc_moment(clock) -%}
+    (cast({{ clock }} as timestamp) at time zone 'UTC')
+{%- endmacro %}
+
+
+{% macro seconds_between(start, stop) -%}
+    {#- Seconds from one moment to another, fractions included (numeric). -#}
+    {{- return(adapter.dispatch('seconds_between', 'webshop')(start, stop)) -}}
+{%- endmacro %}
+
+{% macro default__seconds_between(start, stop) -%}
+    extract(epoch from {{ stop }} - {{ start }})
+{%- endmacro %}
+
+
+{% macro cte_materialized(materialized=true) -%}
+    {#- PostgreSQL's hint for a CTE computed once (`materialized`) or inlined into every
+        reference (`not materialized`); engines without it plan CTEs themselves. -#}
+    {{- return(adapter.dispatch('cte_materialized', 'webshop')(materialized)) -}}
+{%- endmacro %}
+
+{% macro default__cte_materialized(materialized=true) -%}
+    {{ 'materialized' if materialized else 'not materialized' }}
+{%- endmacro %}
+
+
+{% macro weeks_between(first_week, last_week, alias, column) -%}
+    {#- FROM-clause item: one row per week start from `first_week` to `last_week` (both
+        week starts), as `alias`.`column`. -#}
+    {{- return(adapter.dispatch('weeks_between', 'webshop')(first_week, last_week, alias, column)) -}}
+{%- endmacro %}
+
+{% macro default__weeks_between(first_week, last_week, alias, column) -%}
+    lateral generate_series(
+        {{ first_week }},
+        {{ last_week }},
+        interval '7 days'
+    ) as {{ alias }} ({{ column }})
+{%- endmacro %}
