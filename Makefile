@@ -18,7 +18,7 @@ export PGPASSFILE ?= $(CURDIR)/.warehouse/pgpass
 endif
 
 .PHONY: help setup spark-setup metricflow demo test lint db-start db-stop db-status db-url db-destroy \
-	load-day build docs orchestrate dashboard system-deps clean
+	load-day build docs orchestrate dashboard system-deps clean test-spark
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z][a-z -]*:.*## / {printf "  make %-25s %s\n", $$1, $$2}' \
@@ -129,6 +129,11 @@ system-deps: ## PostgreSQL 15, Chromium, Node.js for the tests (root, apt-get)
 # Two workers: the tests of a module share a worker (pytests/conftest.py).
 test: setup metricflow system-deps ## Lint, unit and end-to-end tests
 	pytest -n 2 --dist loadfile --durations=25 -m "not spark"
+
+# The Spark tests (marker spark): the raw loader, and the warehouse built on both engines
+# from the same batches compared mart by mart (a few minutes).
+test-spark: spark-setup system-deps ## The Spark tests: loader, the warehouse on both engines
+	pytest -m spark --durations=10
 
 # Build output only, as `dbt clean` does; the data stays (`make db-destroy` deletes it).
 clean: ## Delete build output (target, dbt_packages, logs); the data stays

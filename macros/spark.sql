@@ -79,7 +79,7 @@
 {%- endmacro %}
 
 {% macro spark__unicode_trim(text_expression) -%}
-    btrim({{ text_expression }}, ' \t\n\r\f\u000B\u0085\u00A0\u1680\u180E\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u200B\u2028\u2029\u202F\u205F\u3000\uFEFF')
+    btrim({{ text_expression }}, ' \u0009\u000A\u000B\u000C\u000D\u0085\u00A0\u1680\u180E\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u200B\u2028\u2029\u202F\u205F\u3000\uFEFF')
 {%- endmacro %}
 
 {% macro spark__json_is_set(json_value) -%}
@@ -172,6 +172,17 @@
         {%- endif %}{% if not loop.last %},{% endif %}
     {%- endfor %}
     ))
+{%- endmacro %}
+
+
+{#- dbt_date.day_of_week's default reads Sunday as 0; Spark's dayofweek gives 1 (and
+    weekday() 0 for Monday). -#}
+{% macro spark__day_of_week(date, isoweek=true) -%}
+    {%- if isoweek -%}
+        (weekday({{ date }}) + 1)
+    {%- else -%}
+        dayofweek({{ date }})
+    {%- endif -%}
 {%- endmacro %}
 
 

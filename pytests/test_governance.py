@@ -260,8 +260,12 @@ def test_snapshot_columns_are_described_as_in_their_mart(built: Built) -> None:
 
 
 def test_dashboard_exposures_link_to_a_dashboard_page() -> None:
-    exposures = yaml.safe_load((REPO_ROOT / "models/marts/_exposures.yml").read_text())
-    dashboards = [e for e in exposures["exposures"] if e["type"] == "dashboard"]
+    exposures = [
+        exposure
+        for path in REPO_ROOT.glob("models/marts/**/_exposures.yml")
+        for exposure in yaml.safe_load(path.read_text())["exposures"]
+    ]
+    dashboards = [e for e in exposures if e["type"] == "dashboard"]
     assert len(dashboards) >= 5
     for exposure in dashboards:
         page = re.fullmatch(r"http://localhost:3001/([a-z-]+)/", exposure.get("url", ""))

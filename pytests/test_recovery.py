@@ -90,7 +90,7 @@ def run_dbt(env: dict[str, str], target: Path, *args: str) -> subprocess.Complet
 def guard_line(proc: subprocess.CompletedProcess[str]) -> str:
     """The one line of a run the on-run-start guard stopped: nothing was built."""
     assert proc.returncode != 0, proc.stdout[-3000:]
-    assert "in macro check_raw" in proc.stdout, proc.stdout[-3000:]
+    assert "check_raw (macros/guards.sql)" in proc.stdout, proc.stdout[-3000:]
     assert "does not exist" not in proc.stdout
     assert " SKIP=" not in proc.stdout  # stopped before any model
     lines = proc.stdout.splitlines()

@@ -93,7 +93,15 @@ select
     activity_months.customer_id,
     activity_months.activity_month,
     customers.cohort_month,
-    cast({{ dbt.datediff('customers.cohort_month', 'activity_months.activity_month', 'month') }} as integer) as months_since_signup,
+    cast(
+        12 * (
+            extract(year from activity_months.activity_month)
+            - extract(year from customers.cohort_month)
+        )
+        + extract(month from activity_months.activity_month)
+        - extract(month from customers.cohort_month)
+        as integer
+    ) as months_since_signup,
     coalesce(activity_months.sessions, 0) as sessions,
     coalesce(activity_months.active_days, 0) as active_days,
     coalesce(activity_months.events, 0) as events,

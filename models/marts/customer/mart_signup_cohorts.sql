@@ -58,7 +58,11 @@ grid as (
 
 select
     grid.cohort_month,
-    cast({{ dbt.datediff('grid.cohort_month', 'grid.activity_month', 'month') }} as integer) as months_since_signup,
+    cast(
+        12 * (extract(year from grid.activity_month) - extract(year from grid.cohort_month))
+        + extract(month from grid.activity_month) - extract(month from grid.cohort_month)
+        as integer
+    ) as months_since_signup,
     grid.activity_month,
     grid.cohort_customers,
     coalesce(cohort_activity.active_customers, 0) as active_customers,

@@ -31,7 +31,8 @@ weekly_orders as (
             as session_week,
         product_id,
         count(*) as order_sessions,
-        avg({{ seconds_between('first_add_at', 'first_order_at') }} / 60) as avg_minutes_add_to_order
+        avg({{ seconds_between('first_add_at', 'first_order_at') }} / 60)
+            as avg_minutes_add_to_order
     from ordered_products
     group by session_week, product_id
 ),

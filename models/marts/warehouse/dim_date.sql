@@ -1,7 +1,7 @@
 {{ config(materialized='incremental', incremental_strategy='append') }}
 
 -- Calendar days from dbt_date's date dimension, the columns the marts and analysts use.
--- Weeks are ISO weeks: they start on Monday (on PostgreSQL dbt_date numbers days ISO-wise).
+-- Weeks are ISO weeks: they start on Monday, day 1 (on every engine: see spark__day_of_week).
 -- Incremental so that a daily run does not rebuild a fixed calendar: it appends the days
 -- a later calendar_end adds (an earlier calendar_start needs --full-refresh).
 with
@@ -12,7 +12,7 @@ calendar as (
 
 select
     date_day,
-    day_of_week as day_of_week_iso,
+    {{ dbt_date.day_of_week('date_day', isoweek=true) }} as day_of_week_iso,
     day_of_week_name,
     iso_week_start_date,
     iso_week_of_year,
@@ -21,7 +21,7 @@ select
     month_name,
     quarter_of_year,
     year_number,
-    day_of_week in (6, 7) as is_weekend
+    {{ dbt_date.day_of_week('date_day', isoweek=true) }} in (6, 7) as is_weekend
 from calendar
 {%- if is_incremental() %}
 where date_day > (select max(loaded.date_day) from {{ this }} as loaded)

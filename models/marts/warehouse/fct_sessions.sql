@@ -179,7 +179,8 @@ sessions as (
         customer_id,
         session_start,
         session_end,
-        cast({{ seconds_between('session_start', 'session_end') }} as bigint) as duration_seconds,
+        cast(round({{ seconds_between('session_start', 'session_end') }}) as bigint)
+            as duration_seconds,
         count(*) as events,
         count(*) filter (where event_type = 'PAGE_VIEW') as page_views,
         count(*) filter (where event_type = 'ADD_PRODUCT_TO_CART') as cart_adds,

@@ -99,9 +99,12 @@ flagged as (
         deleted_at,
         is_deleted,
         is_closed_account,
-        coalesce(not {{ matches('email', '^[^@[:space:]]+@[^@[:space:]]+[.][^@[:space:].]+$') }}, false)
-            as has_invalid_email,
-        coalesce(not {{ matches('country_code', '^[A-Z]{2}$') }}, false) as has_invalid_country_code,
+        coalesce(
+            not {{ matches('email', '^[^@[:space:]]+@[^@[:space:]]+[.][^@[:space:].]+$') }}, false
+        ) as has_invalid_email,
+        coalesce(
+            not {{ matches('country_code', '^[A-Z]{2}$') }}, false
+        ) as has_invalid_country_code,
         has_version_after_closing,
         _closed_extracted_at,
         _extracted_at
