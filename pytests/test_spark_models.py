@@ -110,7 +110,7 @@ def differences(
     """Row pairs that differ (a row without partner paired with None)."""
     left = sorted(map(split, postgres), key=lambda r: (repr(r[0]), [round(n, 2) for n in r[1]]))
     right = sorted(map(split, spark), key=lambda r: (repr(r[0]), [round(n, 2) for n in r[1]]))
-    found = []
+    found: list[tuple[Any, Any]] = []
     for a, b in zip(left, right, strict=False):
         if a[0] != b[0] or not all(
             math.isclose(x, y, abs_tol=TOLERANCE) for x, y in zip(a[1], b[1], strict=True)
