@@ -38,7 +38,7 @@ profiles.yml: profiles.yml.example
 setup: $(VENV)/.installed profiles.yml ## Virtualenv, dbt packages, profiles.yml
 	webshop deps
 
-# Apache Spark (issue 14, being ported): dbt-spark's session method and pyspark (about
+# Apache Spark (README "Apache Spark"): dbt-spark's session method and pyspark (about
 # 490 MB, a local JVM: Java 17 or 21) into the project's virtualenv, only when asked, so
 # that `make demo` on PostgreSQL stays light. The pins of requirements.lock stay as they
 # are. Then `webshop load --target spark --days 3` and `dbt build --target spark`.
