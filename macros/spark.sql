@@ -10,7 +10,25 @@
 
 {% macro spark__create_functions() %}{% endmacro %}
 {% macro spark__create_batch_ledger() %}{% endmacro %}
-{% macro spark__check_raw() %}{% endmacro %}
+{% macro spark__check_raw() %}
+    {#- Before anything is built: the raw tables exist (else one line: load first). There is
+        no ledger to compare raw with: a Spark build reads all of raw. -#}
+    {%- if execute -%}
+        {%- set raw_schema = var('raw_schema') -%}
+        {%- set missing = [] -%}
+        {%- for table in ['customer', 'product', 'voucher', 'orders', 'order_line', 'event'] -%}
+            {%- if adapter.get_relation(database=none, schema=raw_schema, identifier=table) is none -%}
+                {%- do missing.append(raw_schema ~ '.' ~ table) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- if missing -%}
+            {{ exceptions.raise_compiler_error(
+                "nothing loaded yet: Spark has no raw table " ~ missing | join(', ')
+                ~ "; load first (`webshop load --target spark --days N`), then run dbt again"
+            ) }}
+        {%- endif -%}
+    {%- endif -%}
+{% endmacro %}
 {% macro spark__grant_reader_access() %}{% endmacro %}
 {% macro spark__record_batches() %}{% endmacro %}
 {% macro spark__forget_written_units() %}{% endmacro %}
