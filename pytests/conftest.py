@@ -62,6 +62,14 @@ SLOW_MODULES = [
 ]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist (3.6 and newer) hands the modules out by their number of tests, most
+    # first, unless told otherwise: the slow modules, a few tests each, would come last and
+    # leave one worker alone at the end. They go in SLOW_MODULES' order instead.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     def rank(item: pytest.Item) -> int:
         module = item.path.stem
