@@ -33,11 +33,13 @@ The test servers run with fsync off (their data is thrown away).
 `make test` runs the tests on two workers (pytest-xdist, `-n 2 --dist loadfile`): the
 tests of a module stay on one worker, as they share its module fixtures; each worker has
 its own servers, and dbt runs that name no target directory write to the session's own
-(DBT_TARGET_PATH), never to the project's target/.
+(DBT_TARGET_PATH), never to the project's target/. dbt's log files get no debug lines and
+dbt sends no usage events (DBT_QUIET below), unless the environment sets those variables.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,13 +80,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=rank)  # stable: a module's tests keep their order
 
 
+# What every dbt run of the tests skips unless the environment says otherwise (each test's
+# assertions read dbt's console output and artifacts, never its log file): the debug lines
+# of the log file (formatting them is about a twentieth of a build's CPU; set
+# DBT_LOG_LEVEL_FILE=debug to get them back) and the anonymous usage events (built for
+# every model run, sent at exit).
+DBT_QUIET = {"DBT_LOG_LEVEL_FILE": "info", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+
+
 @pytest.fixture(scope="session", autouse=True)
 def dbt_artifacts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """dbt's target and log directories for the runs that name none: this session's own."""
+    """dbt's target and log directories for the runs that name none: this session's own;
+    and DBT_QUIET, for every dbt run of the session."""
     path = tmp_path_factory.mktemp("dbt-artifacts")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DBT_TARGET_PATH", str(path / "target"))
         patch.setenv("DBT_LOG_PATH", str(path / "logs"))
+        for name, value in DBT_QUIET.items():
+            if name not in os.environ:
+                patch.setenv(name, value)
         yield
 
 
