@@ -326,9 +326,10 @@ def _kill_build_at(
     model: str,
     new_batch: datetime,
 ) -> None:
-    """Start `dbt build` and kill -9 it while `model` is between writing its rows and
-    recording them in its ledger (the test holds, uncommitted, the ledger entry the model
-    is about to record: recording it waits for the test's transaction)."""
+    """Start the nightly `dbt build` (unit tests aside, as `make load-day` runs it) and
+    kill -9 it while `model` is between writing its rows and recording them in its ledger
+    (the test holds, uncommitted, the ledger entry the model is about to record: recording
+    it waits for the test's transaction)."""
     locker = psycopg.connect(**conninfo(cluster, database))  # type: ignore[arg-type]
     watcher = connect(cluster, database)
     try:
@@ -338,7 +339,8 @@ def _kill_build_at(
             (model, new_batch),
         )
         proc = subprocess.Popen(
-            [DBT, "build", "--target-path", str(target), "--log-path", str(target / "logs")],
+            [DBT, "build", "--exclude-resource-type", "unit_test",
+             "--target-path", str(target), "--log-path", str(target / "logs")],
             cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,
         )  # fmt: skip
