@@ -28,7 +28,7 @@ from webshop import loader, pg
 from webshop.generator import GeneratorConfig
 
 from conftest import conninfo, fresh_database, pg_env
-from warehouse_helpers import append_batch, dbt, differing_rows, model_tables
+from warehouse_helpers import NO_ARTIFACTS, append_batch, dbt, differing_rows, model_tables
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
@@ -117,7 +117,7 @@ def test_a_closed_account_leaves_no_personal_data(
             },
             last[0] + timedelta(hours=1),
         )
-        dbt(env, tmp_path, "build", "--exclude-resource-type", "unit_test")
+        dbt(env, tmp_path, "build", "--exclude-resource-type", "unit_test", NO_ARTIFACTS)
         assert found_anywhere(conn, [EMAILS[2], IPS[2]]), "the values should be there before"
 
         # The account closes; the closing version still carries an e-mail, and a later
@@ -132,7 +132,7 @@ def test_a_closed_account_leaves_no_personal_data(
             },
             last[0] + timedelta(hours=2),
         )
-        dbt(env, tmp_path, "build", "--exclude-resource-type", "unit_test")
+        dbt(env, tmp_path, "build", "--exclude-resource-type", "unit_test", NO_ARTIFACTS)
         scrub = subprocess.run(
             [str(Path(sys.executable).with_name("webshop")), "scrub-closed-accounts"],
             env=env,
@@ -161,14 +161,14 @@ def test_a_closed_account_leaves_no_personal_data(
             name: conn.execute(f"select count(*) from {relation}").fetchone()
             for name, relation in model_tables(conn, "inc").items()
         }
-        dbt(env, tmp_path, "build", "--exclude-resource-type", "unit_test")
+        dbt(env, tmp_path, "build", "--exclude-resource-type", "unit_test", NO_ARTIFACTS)
         after = {
             name: conn.execute(f"select count(*) from {relation}").fetchone()
             for name, relation in model_tables(conn, "inc").items()
         }
         assert after == before
         full = env | {"DBT_SCHEMA": "full"}
-        dbt(full, tmp_path / "full", "run", "--full-refresh")
+        dbt(full, tmp_path / "full", "run", "--full-refresh", NO_ARTIFACTS)
         incremental = {
             name: relation
             for name, relation in model_tables(conn, "inc").items()
@@ -180,4 +180,4 @@ def test_a_closed_account_leaves_no_personal_data(
             name: differing_rows(conn, incremental[name], rebuilt[name]) for name in incremental
         }
         assert differences == dict.fromkeys(incremental, 0)
-        dbt(env, tmp_path, "test", "--select", "reconcile_raw_rows")
+        dbt(env, tmp_path, "test", "--select", "reconcile_raw_rows", NO_ARTIFACTS)

@@ -20,7 +20,15 @@ from webshop import loader, pg
 from webshop.generator import Faults, GeneratorConfig
 
 from conftest import REPO_ROOT, conninfo, fresh_database, pg_env
-from warehouse_helpers import DBT, contents, customer_row, dbt, differing_rows, model_tables
+from warehouse_helpers import (
+    DBT,
+    NO_ARTIFACTS,
+    contents,
+    customer_row,
+    dbt,
+    differing_rows,
+    model_tables,
+)
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
@@ -209,7 +217,7 @@ def test_incremental_equals_full_refresh(embedded_cluster: pg.Cluster, tmp_path:
             for day in range(first, first + nights):
                 inject(conn, day)
             first += nights
-            dbt(incremental, tmp_path / "inc", "run")
+            dbt(incremental, tmp_path / "inc", "run", NO_ARTIFACTS)
             if first == 2:  # day 1 built
                 second = conn.execute(
                     "select session_id from inc_warehouse.fct_sessions"
@@ -235,7 +243,7 @@ def test_incremental_equals_full_refresh(embedded_cluster: pg.Cluster, tmp_path:
         before = contents(conn, warehouse)
 
         # No new data: nothing changes.
-        dbt(incremental, tmp_path / "inc", "run")
+        dbt(incremental, tmp_path / "inc", "run", NO_ARTIFACTS)
         assert contents(conn, warehouse) == before
 
         # The newest batch delivered once more (same rows, same batch moment): no change.
@@ -244,10 +252,10 @@ def test_incremental_equals_full_refresh(embedded_cluster: pg.Cluster, tmp_path:
                 f"insert into raw.{table} select * from raw.{table}"
                 f" where _extracted_at = (select max(_extracted_at) from raw.{table})"
             )
-        dbt(incremental, tmp_path / "inc", "run")
+        dbt(incremental, tmp_path / "inc", "run", NO_ARTIFACTS)
         assert contents(conn, warehouse) == before
 
-        dbt(full, tmp_path / "full", "run", "--full-refresh")
+        dbt(full, tmp_path / "full", "run", "--full-refresh", NO_ARTIFACTS)
         full_tables = model_tables(conn, "full")
         assert full_tables.keys() == tables.keys()
         differences = {
@@ -307,7 +315,7 @@ def test_incremental_equals_full_refresh(embedded_cluster: pg.Cluster, tmp_path:
         # those it did not touch. The night's unique test finds the first; with full_tests
         # it reads every row and finds both.
         loader.load(conn, "raw", 1, CONFIG, set())
-        dbt(incremental, tmp_path / "inc", "run")
+        dbt(incremental, tmp_path / "inc", "run", NO_ARTIFACTS)
         fct, written = "inc_warehouse.fct_sessions", "inc.fct_sessions__written"
         inserted = conn.execute(
             f"insert into {fct} select * from {fct} where session_id = ("

@@ -253,6 +253,7 @@ def story(
             "build",
             "--exclude-resource-type",
             "unit_test",
+            "--no-write-json",  # nothing reads its artifacts
             "--target-path",
             str(tmp / "by-hand"),
         ],

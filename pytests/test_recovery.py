@@ -40,7 +40,7 @@ from webshop import contract, nights, pg, roles
 from webshop.generator import HISTORY_DAYS, LATEST_EXTRACTION, GeneratorConfig
 
 from conftest import REPO_ROOT, conninfo, fresh_database, pg_env
-from warehouse_helpers import DBT, model_tables
+from warehouse_helpers import DBT, NO_ARTIFACTS, model_tables
 
 WEBSHOP = str(Path(sys.executable).with_name("webshop"))
 TINY = ["--scale", "0.002", "--seed", "7"]
@@ -268,7 +268,7 @@ def test_dbt_build_killed_mid_model_then_rerun_equals_an_uninterrupted_run(
     env = pg_env(embedded_cluster, database)
     target = tmp_path / "target"
     ok(webshop("load", "--days", "3", *TINY, "--start-date", "2026-04-06", env=env))
-    ok(run_dbt(env, target, "run"))
+    ok(run_dbt(env, target, "run", NO_ARTIFACTS))
     ok(webshop("load", "--days", "1", env=env))  # the next night
     with embedded_cluster.connect("postgres") as admin:
         admin.execute(f"create database {database}_copy template {database}")
@@ -287,12 +287,12 @@ def test_dbt_build_killed_mid_model_then_rerun_equals_an_uninterrupted_run(
                 (model, new_batch[0] if new_batch else None),
             ).fetchone()
             assert read == (0,), model
-    ok(run_dbt(env, target, "run"))
+    ok(run_dbt(env, target, "run", NO_ARTIFACTS))
 
     with embedded_cluster.connect("postgres") as admin:
         admin.execute(f"alter database {database} rename to {database}_killed")
         admin.execute(f"alter database {database}_copy rename to {database}")
-    ok(run_dbt(env, target, "run"))  # uninterrupted
+    ok(run_dbt(env, target, "run", NO_ARTIFACTS))  # uninterrupted
 
     with (
         connect(embedded_cluster, database) as uninterrupted,

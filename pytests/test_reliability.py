@@ -36,6 +36,7 @@ from webshop.generator import GeneratorConfig, generate
 
 from conftest import conninfo, fresh_database, pg_env
 from warehouse_helpers import (
+    NO_ARTIFACTS,
     append_batch,
     contents,
     dbt,
@@ -47,7 +48,8 @@ pytestmark = [pytest.mark.db, pytest.mark.slow]
 
 CONFIG = GeneratorConfig(seed=5, scale=0.003, start_date=date(2026, 3, 2))
 HISTORY_DAYS = 5
-BUILD = ("build", "--exclude-resource-type", "unit_test")
+# Nothing reads the artifacts of these runs (NO_ARTIFACTS).
+BUILD = ("build", "--exclude-resource-type", "unit_test", NO_ARTIFACTS)
 CUSTOMER_MARTS = [
     "mart_customer_monthly_engagement",
     "mart_signup_cohorts",
@@ -180,7 +182,7 @@ STAGED = {
 
 
 def reconciles(history: History) -> None:
-    dbt(history.env, history.target, "test", "--select", "reconcile_raw_rows")
+    dbt(history.env, history.target, "test", "--select", "reconcile_raw_rows", NO_ARTIFACTS)
 
 
 # -- the hostile rows ---------------------------------------------------------------------
@@ -658,7 +660,7 @@ def test_hostile_batches_never_stop_the_build(history: History) -> None:
 
 def assert_equals_full_refresh(h: History) -> None:
     full = h.env | {"DBT_SCHEMA": "full"}
-    dbt(full, h.target / "full", "run", "--full-refresh")
+    dbt(full, h.target / "full", "run", "--full-refresh", NO_ARTIFACTS)
     # snapshots keep what the marts said at each build: no full refresh rebuilds them
     incremental = {
         name: relation
@@ -694,7 +696,7 @@ def test_batches_in_any_order_all_land(embedded_cluster: pg.Cluster, tmp_path: P
         def deliver(day: int, extracted_at: datetime | None = None) -> None:
             batch = batches[day]
             append_batch(conn, batch.rows, extracted_at or batch.extracted_at)
-            dbt(env, tmp_path, "run")
+            dbt(env, tmp_path, "run", NO_ARTIFACTS)
 
         deliver(1)
         deliver(3)  # night 2 was missed ...
@@ -708,7 +710,7 @@ def test_batches_in_any_order_all_land(embedded_cluster: pg.Cluster, tmp_path: P
             ]
         }
         append_batch(conn, corrected, batches[1].extracted_at + timedelta(hours=30))
-        dbt(env, tmp_path, "run")
+        dbt(env, tmp_path, "run", NO_ARTIFACTS)
         deliver(5)
         deliver(6)
 
@@ -726,5 +728,5 @@ def test_batches_in_any_order_all_land(embedded_cluster: pg.Cluster, tmp_path: P
             " where email like 'corrected.%%@example.com'"
         ).fetchone()
         assert emails is not None and emails[0] == len(corrected["customer"]) > 0
-        dbt(env, tmp_path, "test", "--select", "reconcile_raw_rows")
+        dbt(env, tmp_path, "test", "--select", "reconcile_raw_rows", NO_ARTIFACTS)
         assert_equals_full_refresh(h)

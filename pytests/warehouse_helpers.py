@@ -2,6 +2,9 @@
 
 - ``dbt(env, target_path, *args)``: run dbt in the project; fail the test with dbt's output
   when it exits non-zero; return stdout.
+- ``NO_ARTIFACTS``: dbt's ``--no-write-json``, for runs whose manifest.json and
+  run_results.json nothing reads (writing them is about 2 s of CPU per run); partial
+  parsing keeps its own file.
 - ``assert_clean(output)``: no deprecation, no warning, WARN=0 in a dbt run's output.
 - ``model_tables(conn, prefix)``: model name -> qualified relation for the dbt schemas
   ``<prefix>_*`` (tables and views).
@@ -34,6 +37,7 @@ from webshop import contract
 from conftest import REPO_ROOT
 
 DBT = str(Path(sys.executable).parent / "dbt")
+NO_ARTIFACTS = "--no-write-json"
 CHROMIUM = os.environ.get("CHROMIUM") or next(
     (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
 )
