@@ -77,8 +77,12 @@ def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
 
 
 def run_dbt(env: dict[str, str], target: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """dbt in the project (these tests read its output, never its artifacts)."""
     return subprocess.run(
-        [DBT, *args, "--target-path", str(target), "--log-path", str(target / "logs")],
+        [
+            *(DBT, *args, NO_ARTIFACTS),
+            *("--target-path", str(target), "--log-path", str(target / "logs")),
+        ],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -268,7 +272,7 @@ def test_dbt_build_killed_mid_model_then_rerun_equals_an_uninterrupted_run(
     env = pg_env(embedded_cluster, database)
     target = tmp_path / "target"
     ok(webshop("load", "--days", "3", *TINY, "--start-date", "2026-04-06", env=env))
-    ok(run_dbt(env, target, "run", NO_ARTIFACTS))
+    ok(run_dbt(env, target, "run"))
     ok(webshop("load", "--days", "1", env=env))  # the next night
     with embedded_cluster.connect("postgres") as admin:
         admin.execute(f"create database {database}_copy template {database}")
@@ -287,12 +291,12 @@ def test_dbt_build_killed_mid_model_then_rerun_equals_an_uninterrupted_run(
                 (model, new_batch[0] if new_batch else None),
             ).fetchone()
             assert read == (0,), model
-    ok(run_dbt(env, target, "run", NO_ARTIFACTS))
+    ok(run_dbt(env, target, "run"))
 
     with embedded_cluster.connect("postgres") as admin:
         admin.execute(f"alter database {database} rename to {database}_killed")
         admin.execute(f"alter database {database}_copy rename to {database}")
-    ok(run_dbt(env, target, "run", NO_ARTIFACTS))  # uninterrupted
+    ok(run_dbt(env, target, "run"))  # uninterrupted
 
     with (
         connect(embedded_cluster, database) as uninterrupted,
