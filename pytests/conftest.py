@@ -54,13 +54,16 @@ PG15_BIN_DIR = Path("/usr/lib/postgresql/15/bin")
 # none is left alone at the end.
 SLOW_MODULES = [
     "test_orchestration",
-    "test_reliability",
     "test_incremental",
+    "test_reliability",
     "test_warehouse",
-    "test_erasure",
     "test_dashboards",
     "test_recovery",
     "test_security",
+    "test_erasure",
+    "test_governance",
+    "test_cli",
+    "test_lint",
 ]
 
 
