@@ -134,7 +134,8 @@
 {% macro is_unread(column, source_table) %}
     {#- True for rows whose batch moment `column` (a batch of raw table `source_table`) this
         incremental model has not read yet. The moments are looked up when the model runs
-        and inlined as literals, so the planner reads the few rows through an index. A unit
+        (once per raw table: the ledger does not change before the model's post-hook) and
+        inlined as literals, so the planner reads the few rows through an index. A unit
         test's `this` is a CTE of fixture rows with no ledger: there, rows at or after its
         newest batch moment count as unread. -#}
     {%- if not execute -%}
@@ -144,6 +145,11 @@
     {%- endif -%}
     {%- if not ledger_exists() -%}
         {{ return('true') }}
+    {%- endif -%}
+    {%- set looked_up = graph.setdefault('webshop_unread_moments', {}) -%}
+    {%- set key = invocation_id ~ ' ' ~ model.unique_id ~ ' ' ~ source_table -%}
+    {%- if key in looked_up -%}
+        {{ return(looked_up[key] | replace('{column}', column)) }}
     {%- endif -%}
     {%- set query -%}
         with readable as (
@@ -162,15 +168,12 @@
             )
         order by 1
     {%- endset -%}
-    {%- set moments = run_query(query).columns[0].values() -%}
-    {%- if moments | length == 0 -%}
-        {{ return('false') }}
-    {%- endif -%}
     {%- set literals = [] -%}
-    {%- for moment in moments -%}
+    {%- for moment in run_query(query).columns[0].values() -%}
         {%- do literals.append(moment_from_epoch(moment)) -%}
     {%- endfor -%}
-    {{ return(column ~ ' in (' ~ literals | join(', ') ~ ')') }}
+    {%- do looked_up.update({key: '{column} in (' ~ literals | join(', ') ~ ')' if literals else 'false'}) -%}
+    {{ return(looked_up[key] | replace('{column}', column)) }}
 {% endmacro %}
 
 
