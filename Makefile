@@ -111,13 +111,15 @@ lint: setup ## ruff, mypy, sqlfluff
 	mypy
 	sqlfluff lint models macros analyses tests snapshots
 
-# What some tests need besides Python: Debian's PostgreSQL 15 server binaries and Chromium.
-# Installed when missing if we are root with apt-get; otherwise those tests are skipped.
-system-deps: ## PostgreSQL 15, Chromium, Node.js for the tests (root, apt-get)
+# What some tests need besides Python: Debian's PostgreSQL 15 server binaries, Chromium,
+# Node.js and Java (Spark). Installed when missing if we are root with apt-get; otherwise
+# those tests are skipped.
+system-deps: ## PostgreSQL 15, Chromium, Node.js, Java for the tests (root, apt-get)
 	@missing=""; \
 	[ -x /usr/lib/postgresql/15/bin/postgres ] || missing="$$missing postgresql-15"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
+	command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "installing$$missing"; \
@@ -126,12 +128,13 @@ system-deps: ## PostgreSQL 15, Chromium, Node.js for the tests (root, apt-get)
 		echo "not installed:$$missing (the tests that need them are skipped)"; \
 	fi
 
-# Two workers: the tests of a module share a worker (pytests/conftest.py).
-test: setup metricflow system-deps ## Lint, unit and end-to-end tests
-	pytest -n 2 --dist loadfile --durations=25 -m "not spark"
+# Two workers: the tests of a module share a worker (pytests/conftest.py). The Spark
+# tests are part of it (the extra is installed on first use).
+test: spark-setup metricflow system-deps ## Lint, unit and end-to-end tests (both engines)
+	pytest -n 2 --dist loadfile --durations=25
 
-# The Spark tests (marker spark): the raw loader, and the warehouse built on both engines
-# from the same batches compared mart by mart (a few minutes).
+# The Spark tests alone (marker spark): the raw loader, and the warehouse's incremental
+# nights on Spark against a full refresh and against PostgreSQL (about 10 minutes).
 test-spark: spark-setup system-deps ## The Spark tests: loader, the warehouse on both engines
 	pytest -m spark --durations=10
 

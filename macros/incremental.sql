@@ -12,26 +12,43 @@
     A full refresh reads everything and records the same ledger, so an incremental run and
     a full refresh end in the same state. -#}
 
-{% macro builds_incrementally() %}
-    {#- Whether incremental models are built incrementally on this engine (else whole, on
-        every run; see macros/spark.sql). -#}
-    {{- return(adapter.dispatch('builds_incrementally', 'webshop')()) -}}
-{% endmacro %}
-
-
-{% macro default__builds_incrementally() %}
-    {{- return(true) -}}
-{% endmacro %}
-
-
-{% macro is_incremental() %}
-    {#- dbt's is_incremental(), where the engine builds incrementally. -#}
-    {{- return(builds_incrementally() and dbt.is_incremental()) -}}
-{% endmacro %}
-
-
 {% macro batch_ledger() -%}
     {{ adapter.quote(target.schema) }}.batch_ledger
+{%- endmacro %}
+
+
+{% macro ledger_of(model_names) %}
+    {{- return(adapter.dispatch('ledger_of', 'webshop')(model_names)) -}}
+{% endmacro %}
+
+
+{% macro default__ledger_of(model_names) -%}
+    {#- The ledger rows of the models `model_names`, as a subquery. -#}
+    (
+        select * from {{ batch_ledger() }}
+        where model_name in ('{{ model_names | join("', '") }}')
+    )
+{%- endmacro %}
+
+
+{% macro ledger_exists() %}
+    {{- return(adapter.dispatch('ledger_exists', 'webshop')()) -}}
+{% endmacro %}
+
+
+{% macro default__ledger_exists() %}
+    {{- return(adapter.get_relation(target.database, target.schema, 'batch_ledger') is not none) -}}
+{% endmacro %}
+
+
+{% macro moment_from_epoch(seconds) %}
+    {{- return(adapter.dispatch('moment_from_epoch', 'webshop')(seconds)) -}}
+{% endmacro %}
+
+
+{% macro default__moment_from_epoch(seconds) -%}
+    {#- A timestamptz literal from its epoch() text. -#}
+    to_timestamp({{ seconds }})
 {%- endmacro %}
 
 
@@ -96,17 +113,16 @@
         inputs.source_table,
         inputs.extracted_at,
         min(inputs.raw_rows) as raw_rows
-    from {{ batch_ledger() }} as inputs
+    from {{ ledger_of(inputs) }} as inputs
     inner join (
         select
             source_table,
             count(distinct model_name) as models
-        from {{ batch_ledger() }}
-        where model_name in ('{{ inputs | join("', '") }}')
+        from {{ ledger_of(inputs) }} as carrying
         group by source_table
     ) as carriers on inputs.source_table = carriers.source_table
     where
-        inputs.model_name in ('{{ inputs | join("', '") }}')
+        true
         {%- if tables %}
         and inputs.source_table in ('{{ tables | join("', '") }}')
         {%- endif %}
@@ -118,7 +134,8 @@
 {% macro is_unread(column, source_table) %}
     {#- True for rows whose batch moment `column` (a batch of raw table `source_table`) this
         incremental model has not read yet. The moments are looked up when the model runs
-        and inlined as literals, so the planner reads the few rows through an index. A unit
+        (once per raw table: the ledger does not change before the model's post-hook) and
+        inlined as literals, so the planner reads the few rows through an index. A unit
         test's `this` is a CTE of fixture rows with no ledger: there, rows at or after its
         newest batch moment count as unread. -#}
     {%- if not execute -%}
@@ -126,46 +143,41 @@
     {%- elif (this | string).startswith('__dbt__cte__') -%}
         {{ return(column ~ ' >= (select max(_extracted_at) from ' ~ this ~ ')') }}
     {%- endif -%}
-    {%- set ledger = adapter.get_relation(target.database, target.schema, 'batch_ledger') -%}
-    {%- if ledger is none -%}
+    {%- if not ledger_exists() -%}
         {{ return('true') }}
+    {%- endif -%}
+    {%- set looked_up = graph.setdefault('webshop_unread_moments', {}) -%}
+    {%- set key = invocation_id ~ ' ' ~ model.unique_id ~ ' ' ~ source_table -%}
+    {%- if key in looked_up -%}
+        {{ return(looked_up[key] | replace('{column}', column)) }}
     {%- endif -%}
     {%- set query -%}
         with readable as (
             {{ readable_batches(model) }}
         )
-        select cast(extract(epoch from readable.extracted_at) as text)
+        select cast({{ epoch('readable.extracted_at') }} as {{ type_text() }})
         from readable
         where
             readable.source_table = '{{ source_table }}'
             and not exists (
-                select 1 from {{ batch_ledger() }} as already_read
+                select 1 from {{ ledger_of([model.name]) }} as already_read
                 where
-                    already_read.model_name = '{{ model.name }}'
-                    and already_read.source_table = readable.source_table
+                    already_read.source_table = readable.source_table
                     and already_read.extracted_at = readable.extracted_at
                     and already_read.raw_rows = readable.raw_rows
             )
         order by 1
     {%- endset -%}
-    {%- set moments = run_query(query).columns[0].values() -%}
-    {%- if moments | length == 0 -%}
-        {{ return('false') }}
-    {%- endif -%}
     {%- set literals = [] -%}
-    {%- for moment in moments -%}
-        {%- do literals.append("to_timestamp(" ~ moment ~ ")") -%}
+    {%- for moment in run_query(query).columns[0].values() -%}
+        {%- do literals.append(moment_from_epoch(moment)) -%}
     {%- endfor -%}
-    {{ return(column ~ ' in (' ~ literals | join(', ') ~ ')') }}
+    {%- do looked_up.update({key: '{column} in (' ~ literals | join(', ') ~ ')' if literals else 'false'}) -%}
+    {{ return(looked_up[key] | replace('{column}', column)) }}
 {% endmacro %}
 
 
 {% macro record_batches() %}
-    {{- return(adapter.dispatch('record_batches', 'webshop')()) -}}
-{% endmacro %}
-
-
-{% macro default__record_batches() %}
     {#- Post-hook of every model: an incremental model (or the batch catalogue) records in
         its ledger what it has now read, inside the transaction that wrote its rows; a batch
         it read before keeps its entry (and the moment it was first read). -#}
@@ -178,6 +190,11 @@
 
 
 {% macro replace_ledger(batches) %}
+    {{- return(adapter.dispatch('replace_ledger', 'webshop')(batches)) -}}
+{% endmacro %}
+
+
+{% macro default__replace_ledger(batches) %}
     {#- The model's ledger becomes `batches` (source_table, extracted_at, raw_rows). -#}
     delete from {{ batch_ledger() }} as recorded
     where
@@ -276,13 +293,44 @@
     {%- if is_incremental() -%}
         {%- set unit = config.require("unique_key") -%}
         {%- set since = config.require("replace_from_column") -%}
-        delete from {{ this }} as existing
-        using ({{ restarts }}) as restarted
-        where
-            existing.{{ unit }} = restarted.{{ unit }}
-            and existing.{{ since }} >= restarted.restart_at
+        {{ delete_rows(
+            'existing.' ~ unit ~ ' = restarted.' ~ unit
+            ~ ' and existing.' ~ since ~ ' >= restarted.restart_at',
+            using=restarts, using_alias='restarted'
+        ) }}
     {%- endif -%}
 {% endmacro %}
+
+
+{% macro delete_rows(condition, using=none, using_alias=none) %}
+    {{- return(adapter.dispatch('delete_rows', 'webshop')(condition, using, using_alias)) -}}
+{% endmacro %}
+
+
+{% macro default__delete_rows(condition, using=none, using_alias=none) -%}
+    {#- Deletes the rows of the model (`existing`) for which `condition` holds, a condition
+        over `using` (SQL, as `using_alias`) when given. -#}
+    delete from {{ this }} as existing
+    {%- if using %}
+    using ({{ using }}) as {{ using_alias }}
+    {%- endif %}
+    where {{ condition }}
+{%- endmacro %}
+
+
+{% macro keep_as_table(relation, sql) %}
+    {{- return(adapter.dispatch('keep_as_table', 'webshop')(relation, sql)) -}}
+{% endmacro %}
+
+
+{% macro default__keep_as_table(relation, sql) -%}
+    {#- Statements (each ending with `;`) that keep the rows of `sql` in `relation`, a
+        temporary table (the session's), analyzed for the statements that read it. -#}
+    drop table if exists {{ relation }};
+    create temporary table {{ relation }} as
+    {{ sql }};
+    analyze {{ relation }};
+{%- endmacro %}
 
 
 {% macro delete_rows_from(column, since) %}
@@ -290,7 +338,7 @@
         of `column`): in an incremental run, deletes its rows from there, so that rows
         that should vanish vanish. Nothing in a full build. -#}
     {%- if is_incremental() -%}
-        delete from {{ this }} where {{ column }} >= ({{ since }})
+        {{ delete_rows('existing.' ~ column ~ ' >= (' ~ since ~ ')') }}
     {%- endif -%}
 {% endmacro %}
 
@@ -301,11 +349,11 @@
         columns of `bounds` (SQL for one row), which no recomputation replaces (a range
         that shrank). Nothing in a full build. -#}
     {%- if is_incremental() -%}
-        delete from {{ this }} as existing
-        using ({{ bounds }}) as bounds
-        where
-            existing.{{ column }} < bounds.{{ low }}
-            or existing.{{ column }} > bounds.{{ high }}
+        {{ delete_rows(
+            'existing.' ~ column ~ ' < bounds.' ~ low
+            ~ ' or existing.' ~ column ~ ' > bounds.' ~ high,
+            using=bounds, using_alias='bounds'
+        ) }}
     {%- endif -%}
 {% endmacro %}
 

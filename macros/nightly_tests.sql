@@ -85,7 +85,7 @@
     {#- SQL selecting the rows of `relation` (the model under test) that its latest
         incremental run wrote, read through the index on the unit; '' when the test must
         read everything. -#}
-    {%- if not execute or var('full_tests', false) or not builds_incrementally() -%}
+    {%- if not execute or var('full_tests', false) -%}
         {{ return('') }}
     {%- endif -%}
     {%- set node = tested_node() -%}
@@ -96,7 +96,7 @@
     {%- endif -%}
     {#- asked of the database, not dbt's relation cache: the table comes and goes in the run -#}
     {%- set written = written_units_relation(source.name) -%}
-    {%- if run_query("select to_regclass('" ~ written | replace("'", "''") ~ "') is not null").columns[0].values()[0] is not true -%}
+    {%- if not written_units_exist(written) -%}
         {{ return('') }}
     {%- endif -%}
     {%- set since = source.config.get('replace_from_column') -%}
@@ -124,6 +124,17 @@
         {%- endset -%}
     {%- endif -%}
     {{ return(rows) }}
+{% endmacro %}
+
+
+{% macro written_units_exist(written) %}
+    {{- return(adapter.dispatch('written_units_exist', 'webshop')(written)) -}}
+{% endmacro %}
+
+
+{% macro default__written_units_exist(written) %}
+    {#- Whether the table of written units `written` exists now. -#}
+    {{- return(run_query("select to_regclass('" ~ written | replace("'", "''") ~ "') is not null").columns[0].values()[0] is true) -}}
 {% endmacro %}
 
 

@@ -190,6 +190,11 @@
 
 
 {% macro engagement_restart_relation() -%}
+    {{- return(adapter.dispatch('engagement_restart_relation', 'webshop')()) -}}
+{%- endmacro %}
+
+
+{% macro default__engagement_restart_relation() -%}
     {{ adapter.quote(this.identifier ~ '__restart') }}
 {%- endmacro %}
 
@@ -206,8 +211,7 @@
         customer: both customers differ). -#}
     {%- if is_incremental() -%}
         {%- set restart = engagement_restart_relation() -%}
-        drop table if exists {{ restart }};
-        create temporary table {{ restart }} as
+        {%- set restarted_customers -%}
         with
 
         touches as (
@@ -239,10 +243,13 @@
         where
             (order_months.orders, order_months.orders_cancelled, cast(order_months.revenue as numeric(38, 2)))
             is distinct from
-            (shown_order_months.orders, shown_order_months.orders_cancelled, shown_order_months.revenue);
-        analyze {{ restart }};
-        delete from {{ this }}
-        where customer_id in (select restarted.customer_id from {{ restart }} as restarted)
+            (shown_order_months.orders, shown_order_months.orders_cancelled, shown_order_months.revenue)
+        {%- endset %}
+        {{ keep_as_table(restart, restarted_customers) }}
+        {{ delete_rows(
+            'existing.customer_id = restarted.customer_id',
+            using='select customer_id from ' ~ restart, using_alias='restarted'
+        ) }}
     {%- endif -%}
 {% endmacro %}
 

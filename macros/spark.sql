@@ -2,17 +2,16 @@
 
     The models are the same files on both engines; each difference is one macro dispatched
     on the adapter (`adapter.dispatch(name, 'webshop')`): `default__<name>` is PostgreSQL's,
-    `spark__<name>` here. On Spark every model is built whole on each run (a Parquet
-    table has no DELETE, so no incremental strategy of this project applies yet): the
-    batch ledger, the written units of the nightly tests, indexes, statistics and memory
-    settings have nothing to do there. PostgreSQL's roles and grants have no counterpart in
-    open-source Spark (access is the file system's or the catalog's). -#}
+    `spark__<name>` here. Incremental models are incremental on Spark too (below); the
+    written units of the nightly tests, indexes, statistics and memory settings have
+    nothing to do there. PostgreSQL's roles and grants have no counterpart in open-source
+    Spark (access is the file system's or the catalog's). -#}
 
 {% macro spark__create_functions() %}{% endmacro %}
-{% macro spark__create_batch_ledger() %}{% endmacro %}
 {% macro spark__check_raw() %}
-    {#- Before anything is built: the raw tables exist (else one line: load first). There is
-        no ledger to compare raw with: a Spark build reads all of raw. -#}
+    {#- Before anything is built: the raw tables exist (else one line: load first). Raw is
+        not compared with the ledgers here (PostgreSQL's check tells a rebuilt raw table by
+        its oid, which Spark has not): after a reset of raw, build with --full-refresh. -#}
     {%- if execute -%}
         {%- set raw_schema = var('raw_schema') -%}
         {%- set missing = [] -%}
@@ -30,7 +29,6 @@
     {%- endif -%}
 {% endmacro %}
 {% macro spark__grant_reader_access() %}{% endmacro %}
-{% macro spark__record_batches() %}{% endmacro %}
 {% macro spark__forget_written_units() %}{% endmacro %}
 {% macro spark__analyze_after_full_build() %}{% endmacro %}
 {% macro spark__full_build_work_mem() %}{% endmacro %}
@@ -38,15 +36,179 @@
 {% macro spark__apply_grants(relation, grant_config, should_revoke=True) %}{% endmacro %}
 
 
-{% macro spark__builds_incrementally() %}
-    {{- return(false) -}}
+{#- Incremental models (macros/incremental.sql). A Parquet table has no DELETE and Spark
+    no transactions: an incremental run writes the model's new rows to a table, and when
+    there are any, rewrites the model as its rows that are not replaced plus the new ones
+    (spark_rewrite: a new table swapped in by two renames). A run killed in between leaves
+    the old table, the new one, or none; none makes the next run build the model whole,
+    which gives the same rows. Each model keeps its batch ledger in a table of its own
+    (`<model>__ledger`), rewritten after its rows (a run killed between the two reads the
+    same batches again, which replaces the same units with the same rows), and read only by
+    the models downstream of it, so that two models finishing at once never rewrite one
+    table. -#}
+
+{% materialization incremental, adapter='spark' %}
+    {%- set existing = load_cached_relation(this) -%}
+    {%- if existing is none or not existing.is_table or should_full_refresh() -%}
+        {{- return(materialization_table_spark()) -}}
+    {%- endif -%}
+    {%- set strategy = config.get('incremental_strategy') -%}
+    {%- set unit = config.get('unique_key') -%}
+    {%- if not (strategy == 'append' or strategy in ('delete+insert', 'replace_from') and unit is string) -%}
+        {{ exceptions.raise_compiler_error(
+            this ~ ": incremental strategy " ~ strategy ~ " with unique_key " ~ unit
+            ~ " has no Spark implementation (append, or delete+insert or replace_from on one column)"
+        ) }}
+    {%- endif -%}
+    {%- set replaced -%}
+        replacing.{{ unit }} = existing.{{ unit }}
+        {%- if strategy == 'replace_from' %}
+        and existing.{{ config.require('replace_from_column') }}
+            >= replacing.{{ config.require('replace_from_column') }}
+        {%- endif %}
+    {%- endset -%}
+    {%- set new_rows = this.incorporate(path={'identifier': this.identifier ~ '__dbt_new'}) -%}
+
+    {{ run_hooks(pre_hooks) }}
+    {%- do run_query('drop table if exists ' ~ new_rows) -%}
+    {%- call statement('main') -%}
+        create table {{ new_rows }} using parquet as
+        {{ compiled_code }}
+    {%- endcall -%}
+    {%- if run_query('select 1 from ' ~ new_rows ~ ' limit 1').rows | length > 0 -%}
+        {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | join(', ') -%}
+        {%- if strategy == 'append' -%}
+            {%- do run_query('insert into ' ~ this ~ ' select ' ~ columns ~ ' from ' ~ new_rows) -%}
+        {%- else -%}
+        {%- set rewritten -%}
+            select {{ columns }} from {{ this }} as existing
+            where not exists (select 1 from {{ new_rows }} as replacing where {{ replaced }})
+            union all
+            select {{ columns }} from {{ new_rows }}
+        {%- endset -%}
+        {%- do spark_rewrite(this, rewritten) -%}
+        {%- endif -%}
+    {%- endif -%}
+    {%- do run_query('drop table ' ~ new_rows) -%}
+    {{ run_hooks(post_hooks) }}
+    {{ return({'relations': [this]}) }}
+{% endmaterialization %}
+
+
+{% macro spark_rewrite(relation, sql) %}
+    {#- `relation` (a table) becomes the rows of `sql` (which may read it). -#}
+    {%- set rewritten = relation.incorporate(path={'identifier': relation.identifier ~ '__dbt_rewrite'}) -%}
+    {%- set replaced = relation.incorporate(path={'identifier': relation.identifier ~ '__dbt_old'}) -%}
+    {%- do run_query('drop table if exists ' ~ rewritten) -%}
+    {%- do run_query('create table ' ~ rewritten ~ ' using parquet as ' ~ sql) -%}
+    {%- do run_query('drop table if exists ' ~ replaced) -%}
+    {%- do run_query('alter table ' ~ relation ~ ' rename to ' ~ replaced) -%}
+    {%- do run_query('alter table ' ~ rewritten ~ ' rename to ' ~ relation) -%}
+    {%- do run_query('drop table ' ~ replaced) -%}
 {% endmacro %}
 
 
-{% materialization incremental, adapter='spark' %}
-    {#- An incremental model on Spark: built whole, as a table (see above). -#}
-    {{- return(materialization_table_spark()) -}}
-{% endmaterialization %}
+{% macro spark__delete_rows(condition, using=none, using_alias=none) -%}
+    {#- Rewrites the model without the rows `condition` selects (when there are any). -#}
+    {%- if execute -%}
+        {%- set deleted -%}
+            {%- if using -%}
+                exists (select 1 from ({{ using }}) as {{ using_alias }} where {{ condition }})
+            {%- else -%}
+                coalesce({{ condition }}, false)
+            {%- endif -%}
+        {%- endset -%}
+        {%- if run_query('select 1 from ' ~ this ~ ' as existing where ' ~ deleted ~ ' limit 1').rows | length > 0 -%}
+            {%- do spark_rewrite(this, 'select * from ' ~ this ~ ' as existing where not ' ~ deleted) -%}
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro spark__keep_as_table(relation, sql) -%}
+    {#- A table (Spark's temporary views are computed again each time they are read). -#}
+    {%- if execute -%}
+        {%- do run_query('drop table if exists ' ~ relation) -%}
+        {%- do run_query('create table ' ~ relation ~ ' using parquet as ' ~ sql) -%}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro spark__engagement_restart_relation() -%}
+    {#- A table in the target schema, beside the ledgers (Spark has no temporary tables). -#}
+    {{ api.Relation.create(schema=target.schema, identifier=this.identifier ~ '__restart') }}
+{%- endmacro %}
+
+
+{% macro model_ledger(model_name) %}
+    {{- return(api.Relation.create(schema=target.schema, identifier=model_name ~ '__ledger')) -}}
+{% endmacro %}
+
+
+{% macro spark__create_batch_ledger() %}
+    {#- on-run-start: the ledger table of each incremental model and of the batch catalogue
+        (in the target schema, made first: on-run-start runs before dbt makes it). -#}
+    {%- if execute -%}
+        {%- do run_query('create schema if not exists ' ~ adapter.quote(target.schema)) -%}
+        {%- for node in graph.nodes.values() if node.resource_type == 'model' -%}
+            {%- if node.config.materialized == 'incremental' or node.config.meta.get('is_batch_catalogue') -%}
+                {%- do run_query(
+                    'create table if not exists ' ~ model_ledger(node.name)
+                    ~ ' (model_name string, source_table string, extracted_at timestamp,'
+                    ~ ' raw_rows bigint, recorded_at timestamp) using parquet'
+                ) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+{% endmacro %}
+
+
+{% macro spark__ledger_of(model_names) -%}
+    (
+        {%- for model_name in model_names %}
+        select * from {{ model_ledger(model_name) }}
+        {%- if not loop.last %} union all{% endif %}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
+
+{% macro spark__ledger_exists() %}
+    {{- return(adapter.get_relation(database=none, schema=target.schema, identifier=model.name ~ '__ledger') is not none) -}}
+{% endmacro %}
+
+
+{% macro spark__moment_from_epoch(seconds) -%}
+    timestamp_micros(cast({{ seconds }} * 1000000 as bigint))
+{%- endmacro %}
+
+
+{% macro spark__replace_ledger(batches) -%}
+    {%- if execute -%}
+        {%- set ledger = model_ledger(model.name) -%}
+        {%- set recorded -%}
+            select
+                '{{ model.name }}' as model_name,
+                readable.source_table,
+                readable.extracted_at,
+                readable.raw_rows,
+                coalesce(recorded.recorded_at, current_timestamp()) as recorded_at
+            from ({{ batches }}) as readable
+            left join {{ ledger }} as recorded
+                on
+                    readable.source_table = recorded.source_table
+                    and readable.extracted_at = recorded.extracted_at
+                    and readable.raw_rows = recorded.raw_rows
+        {%- endset -%}
+        {%- do spark_rewrite(ledger, recorded) -%}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro spark__written_units_exist(written) %}
+    {#- Spark's incremental runs keep no written units: the tests read every row. -#}
+    {{- return(false) -}}
+{% endmacro %}
 
 
 {#- Types and operators (macros/sql_dialect.sql). -#}

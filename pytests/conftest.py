@@ -53,6 +53,7 @@ PG15_BIN_DIR = Path("/usr/lib/postgresql/15/bin")
 # The modules that take minutes, longest first: the two workers start with them, so that
 # none is left alone at the end.
 SLOW_MODULES = [
+    "test_spark_models",
     "test_orchestration",
     "test_incremental",
     "test_reliability",

@@ -20,7 +20,7 @@
     'order_line': (ref('stg_webshop__order_lines'), 'order_line_version_id'),
     'event': (ref('stg_webshop__events'), 'event_content_id'),
 } %}
-{%- set nightly = builds_incrementally() and not var('full_tests', false) %}
+{%- set nightly = not var('full_tests', false) %}
 
 with
 
@@ -29,12 +29,10 @@ with
 {%- if nightly %}
 {{ table }}_moments as (
     -- the batches the latest staging run read (all of them after a full build)
-    select extracted_at from {{ batch_ledger() }}
+    select extracted_at from {{ ledger_of([model_name]) }} as recorded
     where
-        model_name = '{{ model_name }}'
-        and recorded_at = (
-            select max(latest.recorded_at) from {{ batch_ledger() }} as latest
-            where latest.model_name = '{{ model_name }}'
+        recorded_at = (
+            select max(latest.recorded_at) from {{ ledger_of([model_name]) }} as latest
         )
 ),
 {%- endif %}
