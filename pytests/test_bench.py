@@ -10,11 +10,11 @@ def results(engine: str, short: bool) -> bench.Results:
     made_up = bench.Results(engine=engine, scale=0.01, days=4, repeat=1, machine="m", short=short)
     made_up.rows["raw"] = 1000
     made_up.memory_mb["loader_peak_rss"] = 100.0
-    made_up.seconds |= {"ingest": 10.0, "full_build": 100.0, "incremental_build_4": 20.0}
+    made_up.seconds |= {"ingest": 10.0, "full_run": 80.0, "incremental_run_4": 10.0}
     if not short:
         made_up.seconds |= {
-            "full_run": 80.0,
-            "incremental_run_4": 10.0,
+            "full_build": 100.0,
+            "incremental_build_4": 20.0,
             "incremental_test_4": 5.0,
             "incremental_run_8": 12.0,
             "incremental_test_8": 5.0,
@@ -45,11 +45,12 @@ def test_spark_reports_postgres_floors_as_not_applicable() -> None:
 
 def test_short_reports_the_steps_it_skips_as_not_run() -> None:
     found = results("spark", short=True)
-    assert found.ratios == {"ingest_rows_per_s": 100, "nightly_build_vs_full_build": 0.2}
+    assert found.ratios == {"ingest_rows_per_s": 100, "incremental_vs_full_run": 0.125}
     text = bench.report(found)
-    assert "(short: full build and one nightly build)" in text
+    assert "(short: full dbt run and one nightly dbt run)" in text
     assert any(
-        r.startswith("full build, models (s)") and r.endswith("not run") for r in text.splitlines()
+        r.startswith("full build, models and tests (s)") and r.endswith("not run")
+        for r in text.splitlines()
     )
 
 

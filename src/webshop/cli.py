@@ -694,7 +694,7 @@ def scrub_closed_accounts() -> None:
 @click.option(
     "--short",
     is_flag=True,
-    help="Only ingest, the full dbt build and one nightly dbt build at DAYS days.",
+    help="Models only: ingest, the full dbt run and one nightly dbt run at DAYS days.",
 )
 def bench(scale: float, days: int, repeat: int, json_path: Path, engine: str, short: bool) -> None:
     """Time ingest, full build and one more day against their floors (SF1: --scale 1
