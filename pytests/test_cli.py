@@ -146,6 +146,19 @@ def test_usage_errors_are_one_line(offline_env: dict[str, str], args: list[str])
     assert proc.stdout == ""
 
 
+def test_bench_offers_the_engines(offline_env: dict[str, str]) -> None:
+    proc = webshop("bench", "--help", env=offline_env)
+    assert proc.returncode == 0, proc.stderr
+    assert "--engine [postgres|spark]" in proc.stdout
+    assert "--short" in proc.stdout
+
+
+def test_bench_refuses_an_unknown_engine(offline_env: dict[str, str]) -> None:
+    proc = webshop("bench", "--engine", "duckdb", env=offline_env)
+    assert "--engine" in one_line_error(proc)
+    assert proc.returncode == 2
+
+
 @pytest.mark.parametrize(
     ("command", "days"),
     [

@@ -6,6 +6,7 @@ Every error a user can cause ends in one line on stderr and a non-zero exit.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 import sys
 import time
@@ -682,12 +683,32 @@ def scrub_closed_accounts() -> None:
     default=Path("bench.json"),
     show_default=True,
 )
-def bench(scale: float, days: int, repeat: int, json_path: Path) -> None:
+@click.option(
+    "--engine",
+    type=click.Choice(["postgres", "spark"]),
+    default="postgres",
+    show_default=True,
+    help="The warehouse to measure: PostgreSQL, or a local Spark (needs `make spark-setup`; "
+    "PostgreSQL's floors and memory are not applicable there).",
+)
+@click.option(
+    "--short",
+    is_flag=True,
+    help="Models only: ingest, the full dbt run and one nightly dbt run at DAYS days.",
+)
+def bench(scale: float, days: int, repeat: int, json_path: Path, engine: str, short: bool) -> None:
     """Time ingest, full build and one more day against their floors (SF1: --scale 1
-    --days 120). Runs on a throw-away PostgreSQL; your warehouse is not touched."""
+    --days 120). Runs on a throw-away PostgreSQL, or Spark warehouse with --engine spark;
+    your warehouse is not touched."""
     from webshop import bench as benchmark
 
-    results = benchmark.run(scale, days, repeat, lambda line: click.echo(f"- {line}", err=True))
+    if engine == "spark" and importlib.util.find_spec("pyspark") is None:
+        raise click.ClickException(
+            "the Spark extra is not installed: `make spark-setup` (or pip install -e .[spark])"
+        )
+    results = benchmark.run(
+        scale, days, repeat, lambda line: click.echo(f"- {line}", err=True), engine, short
+    )
     click.echo(benchmark.report(results))
     benchmark.write_json(results, json_path)
     click.echo(f"\nwritten to {json_path}")
