@@ -129,12 +129,13 @@ system-deps: ## PostgreSQL 15, Chromium, Node.js, Java for the tests (root, apt-
 	fi
 
 # Two workers: the tests of a module share a worker (pytests/conftest.py). The Spark
-# tests are part of it (the extra is installed on first use).
-test: spark-setup metricflow system-deps ## Lint, unit and end-to-end tests (both engines)
-	pytest -n 2 --dist loadfile --durations=25
+# tests are not part of it yet: a Spark query of reconcile_raw_rows can hang in adaptive
+# execution (README "Apache Spark"), and a hung test would hold the suite.
+test: setup metricflow system-deps ## Lint, unit and end-to-end tests (PostgreSQL)
+	pytest -n 2 --dist loadfile --durations=25 -m "not spark"
 
-# The Spark tests alone (marker spark): the raw loader, and the warehouse's incremental
-# nights on Spark against a full refresh and against PostgreSQL (about 10 minutes).
+# The Spark tests (marker spark): the raw loader, and the warehouse's incremental nights
+# on Spark against a full refresh and against PostgreSQL (about 30 minutes on 2 cores).
 test-spark: spark-setup system-deps ## The Spark tests: loader, the warehouse on both engines
 	pytest -m spark --durations=10
 
