@@ -114,7 +114,7 @@ lint: setup ## ruff, mypy, sqlfluff
 # What some tests need besides Python: Debian's PostgreSQL 15 server binaries, Chromium,
 # Node.js and Java (Spark). Installed when missing if we are root with apt-get; otherwise
 # those tests are skipped.
-system-deps: ## PostgreSQL 15, Chromium, Node.js, Java for the tests (root, apt-get)
+system-deps: ## PostgreSQL 15, Chromium, Node.js, Java for the tests (apt-get)
 	@missing=""; \
 	[ -x /usr/lib/postgresql/15/bin/postgres ] || missing="$$missing postgresql-15"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
