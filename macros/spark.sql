@@ -80,13 +80,13 @@
         {%- if strategy == 'append' -%}
             {%- do run_query('insert into ' ~ this ~ ' select ' ~ columns ~ ' from ' ~ new_rows) -%}
         {%- else -%}
-        {%- set rewritten -%}
-            select {{ columns }} from {{ this }} as existing
-            where not exists (select 1 from {{ new_rows }} as replacing where {{ replaced }})
-            union all
-            select {{ columns }} from {{ new_rows }}
-        {%- endset -%}
-        {%- do spark_rewrite(this, rewritten) -%}
+            {%- set rewritten -%}
+                select {{ columns }} from {{ this }} as existing
+                where not exists (select 1 from {{ new_rows }} as replacing where {{ replaced }})
+                union all
+                select {{ columns }} from {{ new_rows }}
+            {%- endset -%}
+            {%- do spark_rewrite(this, rewritten) -%}
         {%- endif -%}
     {%- endif -%}
     {%- do run_query('drop table ' ~ new_rows) -%}
@@ -99,8 +99,7 @@
     {#- `relation` (a table) becomes the rows of `sql` (which may read it). -#}
     {%- set rewritten = relation.incorporate(path={'identifier': relation.identifier ~ '__dbt_rewrite'}) -%}
     {%- set replaced = relation.incorporate(path={'identifier': relation.identifier ~ '__dbt_old'}) -%}
-    {%- do run_query('drop table if exists ' ~ rewritten) -%}
-    {%- do run_query('create table ' ~ rewritten ~ ' using parquet as ' ~ sql) -%}
+    {%- do spark__keep_as_table(rewritten, sql) -%}
     {%- do run_query('drop table if exists ' ~ replaced) -%}
     {%- do run_query('alter table ' ~ relation ~ ' rename to ' ~ replaced) -%}
     {%- do run_query('alter table ' ~ rewritten ~ ' rename to ' ~ relation) -%}
@@ -174,7 +173,7 @@
 
 
 {% macro spark__ledger_exists() %}
-    {{- return(adapter.get_relation(database=none, schema=target.schema, identifier=model.name ~ '__ledger') is not none) -}}
+    {{- return(adapter.get_relation(database=none, schema=target.schema, identifier=model_ledger(model.name).identifier) is not none) -}}
 {% endmacro %}
 
 
