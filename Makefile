@@ -129,13 +129,12 @@ system-deps: ## PostgreSQL 15, Chromium, Node.js, Java for the tests (apt-get)
 	fi
 
 # Two workers: the tests of a module share a worker (pytests/conftest.py). The Spark
-# tests are not part of it yet: a Spark query of reconcile_raw_rows can hang in adaptive
-# execution (README "Apache Spark"), and a hung test would hold the suite.
-test: setup metricflow system-deps ## Lint, unit and end-to-end tests (PostgreSQL)
-	pytest -n 2 --dist loadfile --durations=25 -m "not spark"
+# tests are part of it (the extra is installed on first use).
+test: spark-setup metricflow system-deps ## Lint, unit and end-to-end tests (both engines)
+	pytest -n 2 --dist loadfile --durations=25
 
-# The Spark tests (marker spark): the raw loader, and the warehouse's incremental nights
-# on Spark against a full refresh and against PostgreSQL (about 30 minutes on 2 cores).
+# The Spark tests alone (marker spark): the raw loader, and the warehouse's incremental
+# nights on Spark against a full refresh and against PostgreSQL (about 10 minutes).
 test-spark: spark-setup system-deps ## The Spark tests: loader, the warehouse on both engines
 	pytest -m spark --durations=10
 

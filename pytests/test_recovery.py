@@ -454,7 +454,7 @@ def test_load_interrupted_mid_night_then_rerun_equals_an_uninterrupted_load(
             assert len(_group(proc.pid)) == 2
         finally:
             os.killpg(proc.pid, sig)
-            _, err = proc.communicate(timeout=60)
+            _, err = proc.communicate(timeout=180)  # the Spark JVM may run beside it
         locker.rollback()
         if sig == signal.SIGINT:
             assert err == "webshop: aborted\n"  # one line: no traceback, no blank line
