@@ -390,7 +390,7 @@
             {%- if condition %}
             and {{ condition }}
             {%- endif %}
-        offset 0
+        {{ lateral_fence() }}
     ) as {{ alias }}
 {% endmacro %}
 

@@ -119,7 +119,7 @@
             cross join lateral (
                 select candidate.* from {{ relation }} as candidate
                 where candidate.{{ column }} = tonight_values.{{ column }}
-                offset 0
+                {{ lateral_fence() }}
             ) as shared
         {%- endset -%}
     {%- endif -%}

@@ -10,12 +10,17 @@
             session_events.customer_id = {{ sessions }}.customer_id
             and session_events.event_at
             between {{ sessions }}.session_start and {{ sessions }}.session_end
-        offset 0
+        {{ lateral_fence() }}
     ) as events
 {% endmacro %}
 
 
 {% macro sessions_ending_from(outer, since, alias, keep_outer=false) %}
+    {{- adapter.dispatch('sessions_ending_from', 'webshop')(outer, since, alias, keep_outer) -}}
+{% endmacro %}
+
+
+{% macro default__sessions_ending_from(outer, since, alias, keep_outer=false) %}
     {#- Joins each row of `outer` (with customer_id) to that customer's sessions in
         fct_sessions ending at or after `since`, as `alias`: the sessions starting from it
         (through the (customer_id, session_start) index) and the one session before it if
@@ -30,7 +35,7 @@
             where
                 candidate.customer_id = {{ outer }}.customer_id
                 and candidate.session_start >= {{ since }}
-            offset 0
+            {{ lateral_fence() }}
         ) as from_since
         union all
         select crossing.*
@@ -77,6 +82,11 @@
 
 
 {% macro customer_restarts(touches, sessionized) %}
+    {{- adapter.dispatch('customer_restarts', 'webshop')(touches, sessionized) -}}
+{% endmacro %}
+
+
+{% macro default__customer_restarts(touches, sessionized) %}
     {#- Per customer in `touches` (the name of a relation or CTE with customer_id and
         event_at), where its sessions must be recomputed from (restart_at): the
         start of the first session in `sessionized` (customer_id, event_at, session_start)

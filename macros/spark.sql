@@ -37,14 +37,15 @@
 
 
 {#- Incremental models (macros/incremental.sql). A Parquet table has no DELETE and Spark
-    no transactions: an incremental run writes the model's new rows to a table, and when
-    there are any, rewrites the model as its rows that are not replaced plus the new ones
-    (spark_rewrite: a new table swapped in by two renames). A run killed in between leaves
-    the old table, the new one, or none; none makes the next run build the model whole,
-    which gives the same rows. Each model keeps its batch ledger in a table of its own
-    (`<model>__ledger`), rewritten after its rows (a run killed between the two reads the
+    no transactions: an incremental run writes the model's new rows to a table; when they
+    replace none of the model's rows, it appends them, and when they do, it rewrites the
+    model as its rows that are not replaced plus the new ones (spark_rewrite: a new table
+    swapped in by two renames). A run killed during a rewrite leaves the old table, the
+    new one, or none; none makes the next run build the model whole, which gives the
+    same rows. Each model keeps its batch ledger in a table of its own
+    (`<model>__ledger`), appended to after its rows (a run killed between the two reads the
     same batches again, which replaces the same units with the same rows), and read only by
-    the models downstream of it, so that two models finishing at once never rewrite one
+    the models downstream of it, so that two models finishing at once never write one
     table. -#}
 
 {% materialization incremental, adapter='spark' %}
@@ -77,9 +78,11 @@
     {%- endcall -%}
     {%- if run_query('select 1 from ' ~ new_rows ~ ' limit 1').rows | length > 0 -%}
         {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | join(', ') -%}
-        {%- if strategy == 'append' -%}
-            {%- do run_query('insert into ' ~ this ~ ' select ' ~ columns ~ ' from ' ~ new_rows) -%}
-        {%- else -%}
+        {%- set replacing_any = strategy != 'append' and run_query(
+            'select 1 from ' ~ this ~ ' as existing where exists (select 1 from '
+            ~ new_rows ~ ' as replacing where ' ~ replaced ~ ') limit 1'
+        ).rows | length > 0 -%}
+        {%- if replacing_any -%}
             {%- set rewritten -%}
                 select {{ columns }} from {{ this }} as existing
                 where not exists (select 1 from {{ new_rows }} as replacing where {{ replaced }})
@@ -87,6 +90,8 @@
                 select {{ columns }} from {{ new_rows }}
             {%- endset -%}
             {%- do spark_rewrite(this, rewritten) -%}
+        {%- else -%}
+            {%- do run_query('insert into ' ~ this ~ ' select ' ~ columns ~ ' from ' ~ new_rows) -%}
         {%- endif -%}
     {%- endif -%}
     {%- do run_query('drop table ' ~ new_rows) -%}
@@ -183,23 +188,34 @@
 
 
 {% macro spark__replace_ledger(batches) -%}
+    {#- The model's ledger becomes `batches`: those it lacks are appended (on a night, the
+        one statement); entries no longer among them (a batch whose row count changed) go
+        in a rewrite, made only when there are any. A batch kept keeps its recorded_at. -#}
     {%- if execute -%}
         {%- set ledger = model_ledger(model.name) -%}
-        {%- set recorded -%}
+        {%- set same -%}
+            readable.source_table = recorded.source_table
+            and readable.extracted_at = recorded.extracted_at
+            and readable.raw_rows = recorded.raw_rows
+        {%- endset -%}
+        {%- set readable -%}
+            exists (select 1 from ({{ batches }}) as readable where {{ same }})
+        {%- endset -%}
+        {%- if run_query('select 1 from ' ~ ledger ~ ' as recorded where not ' ~ readable ~ ' limit 1').rows | length > 0 -%}
+            {%- do spark_rewrite(ledger, 'select * from ' ~ ledger ~ ' as recorded where ' ~ readable) -%}
+        {%- endif -%}
+        {%- set lacking -%}
+            insert into {{ ledger }}
             select
                 '{{ model.name }}' as model_name,
                 readable.source_table,
                 readable.extracted_at,
                 readable.raw_rows,
-                coalesce(recorded.recorded_at, current_timestamp()) as recorded_at
+                current_timestamp() as recorded_at
             from ({{ batches }}) as readable
-            left join {{ ledger }} as recorded
-                on
-                    readable.source_table = recorded.source_table
-                    and readable.extracted_at = recorded.extracted_at
-                    and readable.raw_rows = recorded.raw_rows
+            where not exists (select 1 from {{ ledger }} as recorded where {{ same }})
         {%- endset -%}
-        {%- do spark_rewrite(ledger, recorded) -%}
+        {%- do run_query(lacking) -%}
     {%- endif -%}
 {%- endmacro %}
 
@@ -399,6 +415,42 @@
 {%- endmacro %}
 
 {% macro spark__cte_materialized(materialized=true) %}{% endmacro %}
+
+{% macro spark__lateral_fence() %}{% endmacro %}
+
+{% macro spark__customer_restarts(touches, sessionized) %}
+    {#- The same restart points as a join on the customer and an aggregate: Spark turns
+        the lateral aggregate into one over every pair of touch moment and event. -#}
+    select
+        touched.customer_id,
+        least(touched.first_touch_at, min(sessionized.session_start)) as restart_at
+    from (
+        select
+            customer_id,
+            min(event_at) as first_touch_at
+        from {{ touches }}
+        group by customer_id
+    ) as touched
+    left join {{ sessionized }} as sessionized
+        on
+            touched.customer_id = sessionized.customer_id
+            and sessionized.event_at >= touched.first_touch_at - {{ session_gap() }}
+    group by touched.customer_id, touched.first_touch_at
+{% endmacro %}
+
+{% macro spark__sessions_ending_from(outer, since, alias, keep_outer=false) %}
+    {#- The customer's sessions that end at or after `since`: the sessions PostgreSQL's
+        two lookups find (a customer's sessions do not overlap), as one join on the
+        customer. Spark turns the ORDER BY ... LIMIT 1 of the other into a window over
+        every pair of outer moment and session. -#}
+    {{ 'left join' if keep_outer else 'cross join' }} lateral (
+        select candidate.*
+        from {{ ref('fct_sessions') }} as candidate
+        where
+            candidate.customer_id = {{ outer }}.customer_id
+            and candidate.session_end >= {{ since }}
+    ) as {{ alias }}{{ ' on true' if keep_outer else '' }}
+{% endmacro %}
 
 {% macro spark__weeks_between(first_week, last_week, alias, column) -%}
     lateral explode(sequence(

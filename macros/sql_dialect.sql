@@ -79,6 +79,19 @@
 {%- endmacro %}
 
 
+{% macro lateral_fence() -%}
+    {#- Ends a lateral subquery that must stay a lookup per outer row: PostgreSQL's
+        `offset 0` keeps the planner from flattening it into a join over the whole table.
+        Spark decorrelates a lateral subquery into a join, which is what it should do; an
+        OFFSET there would make it join every outer moment to every row first. -#}
+    {{- return(adapter.dispatch('lateral_fence', 'webshop')()) -}}
+{%- endmacro %}
+
+{% macro default__lateral_fence() -%}
+    offset 0
+{%- endmacro %}
+
+
 {% macro weeks_between(first_week, last_week, alias, column) -%}
     {#- FROM-clause item: one row per week start from `first_week` to `last_week` (both
         week starts), as `alias`.`column`. -#}

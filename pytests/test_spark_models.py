@@ -4,11 +4,11 @@ Skipped unless the Spark extra is installed (`make spark-setup`) and Java is on 
 marker `spark`. One story, at a tiny scale with every fault turned up: four nights loaded
 into a Spark warehouse, with the hand-made cases that break naive incremental designs
 (compressed from pytests/test_incremental.py into nights 1 to 3):
-- nights 0 and 1 are built whole, night 2 by an incremental `dbt run`, night 3 by an
-  incremental `dbt build` (every data and unit test; on Spark the tests read every row);
+- nights 0 to 2 are built whole, night 3 by an incremental `dbt build` (every data and
+  unit test; on Spark the tests read every row);
 - the same warehouse is then built by `dbt run --full-refresh` into other schemas: every
   model's rows are equal (EXCEPT ALL both ways);
-- the hand-made cases came out right after each night (sessions merged by a late event,
+- the hand-made cases came out right before and after the night (sessions merged by a late event,
   an order moved out of a session, versions out of order and tied, a product whose first
   version moved to a later week);
 - the same nights loaded into PostgreSQL and built there give the same rows in every mart,
@@ -61,10 +61,11 @@ FAULTS = {
     "string_customer_id": 0.2,
     "messy_email": 0.2,
 }
-# Night 0 is Saturday 2026-01-10: night 1 (Sunday) is in ISO week 01-05, night 2 in 01-12.
+# Night 0 is Saturday 2026-01-10: night 1 (Sunday) is in ISO week 01-05, nights 2 and 3 in
+# 01-12.
 CONFIG = GeneratorConfig(scale=0.003, start_date=date(2026, 1, 10), faults=Faults(**FAULTS))
 DAY1 = datetime(2026, 1, 11, tzinfo=timezone.utc)
-DAY2 = DAY1 + timedelta(days=1)
+DAY2, DAY3 = DAY1 + timedelta(days=1), DAY1 + timedelta(days=2)
 CUSTOMER = PRODUCT = ORDER = 900_001  # ids the generator never reaches
 PRODUCT_2 = ORDER_2 = 900_002
 ONE_S = timedelta(seconds=1)
@@ -123,7 +124,8 @@ def order(order_id: int, placed_at: datetime, updated_at: datetime, status: str 
     }
 
 
-# Hand-made rows, appended to the batch of the night they are listed under.
+# Hand-made rows, appended to the batch of the night they are listed under: nights 1 and 2
+# are built whole with night 0, night 3 incrementally.
 HANDMADE: dict[int, Rows] = {
     1: {
         "customer": [customer_row(CUSTOMER, "a@example.com", at(9), at(9))],
@@ -153,11 +155,6 @@ HANDMADE: dict[int, Rows] = {
             # A product in force from its created_at (Sunday 01-11, week 01-05) ...
             product(PRODUCT_2, "5.00", at(8), at(12, DAY2)),
         ],
-        # ORDER_2 placed a second before the add: the session loses its order step and
-        # its funnel row, with no new row to take its place.
-        "orders": [(ORDER_2, CUSTOMER, None, "paid", ADDED_AT - ONE_S, at(8, DAY2))],
-        # A tie: the first version's updated_at, delivered later: it wins.
-        "customer": [customer_row(CUSTOMER, "b@example.com", at(9), at(9))],
     },
     3: {
         "product": [
@@ -167,13 +164,19 @@ HANDMADE: dict[int, Rows] = {
             # that one is its first version now, and it is not in week 01-05 any more.
             product(PRODUCT_2, "6.00", at(9, DAY2), at(10, DAY2)),
         ],
+        # ORDER_2 placed a second before the add: the session loses its order step and
+        # its funnel row, with no new row to take its place.
+        "orders": [(ORDER_2, CUSTOMER, None, "paid", ADDED_AT - ONE_S, at(8, DAY3))],
+        # A tie: the first version's updated_at, delivered later: it wins.
+        "customer": [customer_row(CUSTOMER, "b@example.com", at(9), at(9))],
         # Two days late: bridges the two sessions of night 1.
         "event": [event(9_000_000_003, "PAGE_VIEW", at(10 + 25 / 60), page="https://x/")],
     },
 }
 # What the story reads between nights (the warehouse as the last dbt run left it).
 QUERIES = {
-    "sessions": "select session_id, session_start from analytics_warehouse.fct_sessions"
+    "sessions": "select session_id, session_start, cart_value_added"
+    " from analytics_warehouse.fct_sessions"
     f" where customer_id = {CUSTOMER} order by session_start",
     "funnel": "select session_id, product_id, first_order_at"
     f" from analytics_warehouse.fct_funnel_orders where customer_id = {CUSTOMER}"
@@ -184,7 +187,7 @@ QUERIES = {
 
 
 class Story(NamedTuple):
-    seen: dict[int, dict[str, list[list[str | None]]]]  # night -> QUERIES before it loaded
+    seen: dict[str, list[list[str | None]]]  # QUERIES after the whole build, before night 3
     outputs: dict[str, str]  # dbt build -> its output
     incremental_vs_full: dict[str, int]  # model -> rows in one and not the other
     final: dict[str, list[tuple[Any, ...]]]  # QUERIES and more, after the last night
@@ -282,7 +285,7 @@ def story(embedded_cluster: pg.Cluster, tmp_path_factory: pytest.TempPathFactory
     def load(*nights: int) -> None:
         """Load `nights` with their hand-made rows; first read QUERIES (the last build)."""
         night_file = tmp / f"nights-{nights[0]}.pickle"
-        queries = QUERIES if nights[0] > 1 else {}
+        queries = QUERIES if nights[0] > 0 else {}
         rows = [HANDMADE.get(night, {}) for night in nights]
         night_file.write_bytes(pickle.dumps({"config": CONFIG, "queries": queries, "nights": rows}))
         script = Path(__file__).with_name("spark_night.py")
@@ -295,12 +298,10 @@ def story(embedded_cluster: pg.Cluster, tmp_path_factory: pytest.TempPathFactory
             timeout=600,
         )
         assert done.returncode == 0, done.stdout + done.stderr[-4000:]
-        seen[nights[0]] = json.loads(done.stdout.strip().splitlines()[-1])
+        seen.update(json.loads(done.stdout.strip().splitlines()[-1]))
 
-    load(0, 1)
+    load(0, 1, 2)
     dbt("spark", env, project, tmp / "inc", "run")  # built whole
-    load(2)
-    dbt("spark", env, project, tmp / "inc", "run")  # incremental
     load(3)
     # incremental, with every test (on Spark the tests read every row: no written units)
     outputs["spark incremental"] = dbt("spark", env, project, tmp / "inc", "build")
@@ -382,29 +383,28 @@ def test_incremental_nights_on_spark_equal_a_full_refresh(story: Story) -> None:
     assert story.incremental_vs_full == dict.fromkeys(story.incremental_vs_full, 0)
 
 
-def test_the_hand_made_cases_came_out_right_night_after_night(story: Story) -> None:
-    # after night 1: two sessions, the second with the add and ORDER_2's order step
-    sessions = story.seen[2]["sessions"]
-    assert [start for _, start in sessions] == [
+def test_the_hand_made_cases_came_out_right_before_and_after_the_night(story: Story) -> None:
+    # built whole with nights 1 and 2: two sessions, the second with the add (priced with the
+    # version in force then) and ORDER_2's order step; the mug shown from week 01-05
+    sessions = story.seen["sessions"]
+    assert [start for _, start, _ in sessions] == [
         str(at(10).replace(tzinfo=None)),
         str(ADDED_AT.replace(tzinfo=None)),
     ]
-    bridged_away = sessions[1][0]
-    assert story.seen[2]["funnel"] == [
+    bridged_away, _, cart_value = sessions[1]
+    assert cart_value is not None and float(cart_value) == 10
+    assert story.seen["funnel"] == [
         [bridged_away, str(PRODUCT), str((ADDED_AT + ONE_S).replace(tzinfo=None))]
     ]
-    assert story.seen[2]["mug_weeks"] == []
-    # after night 2: ORDER_2 placed before the add; the mug shown from week 01-05
-    assert story.seen[3]["funnel"] == []
-    assert story.seen[3]["mug_weeks"][0] == ["2026-01-05"]
-    # after night 3: the late event merged the sessions
+    assert story.seen["mug_weeks"][0] == ["2026-01-05"]
+    # after night 3, incremental: the late event merged the sessions
     final = story.final
     assert [(start, end) for _, start, end, _ in final["sessions"]] == [
         (at(10).replace(tzinfo=None), ADDED_AT.replace(tzinfo=None))
     ]
     [(session_id, _, _, cart_value)] = final["sessions"]
     assert session_id != bridged_away
-    # priced with the out-of-order version (20.00), not the one seen first (10.00)
+    # priced with the out-of-order version (20.00), not the one in force before (10.00)
     assert cart_value == pytest.approx(20)
     assert [str(price) for price, _, _ in final["prices"]] == ["10.00", "20.00", "30.00"]
     assert [valid_to for _, _, valid_to in final["prices"][:2]] == [
@@ -415,6 +415,7 @@ def test_the_hand_made_cases_came_out_right_night_after_night(story: Story) -> N
     # out-of-order version in force at 10.40: both arrived nights after it
     assert final["placed_in"] == [(session_id,)]
     assert final["list_price"] == [(Decimal("20.00"),)]
+    # ORDER_2 placed before the add: no funnel row, and none in its place
     assert final["funnel"] == []
     assert final["mug_weeks"][0] == (date(2026, 1, 12),)
     assert final["emails"] == [("b@example.com", True)]
