@@ -86,6 +86,16 @@
 {% endmacro %}
 
 
+{% macro first_touches(touches) %}
+    {#- Per customer in `touches` (customer_id, event_at): its first touch (first_touch_at). -#}
+    select
+        customer_id,
+        min(event_at) as first_touch_at
+    from {{ touches }}
+    group by customer_id
+{% endmacro %}
+
+
 {% macro default__customer_restarts(touches, sessionized) %}
     {#- Per customer in `touches` (the name of a relation or CTE with customer_id and
         event_at), where its sessions must be recomputed from (restart_at): the
@@ -96,13 +106,7 @@
     select
         touched.customer_id,
         least(touched.first_touch_at, joinable.session_start) as restart_at
-    from (
-        select
-            customer_id,
-            min(event_at) as first_touch_at
-        from {{ touches }}
-        group by customer_id
-    ) as touched
+    from ({{ first_touches(touches) }}) as touched
     cross join lateral (
         select min(sessionized.session_start) as session_start
         from {{ sessionized }} as sessionized

@@ -424,13 +424,7 @@
     select
         touched.customer_id,
         least(touched.first_touch_at, min(sessionized.session_start)) as restart_at
-    from (
-        select
-            customer_id,
-            min(event_at) as first_touch_at
-        from {{ touches }}
-        group by customer_id
-    ) as touched
+    from ({{ first_touches(touches) }}) as touched
     left join {{ sessionized }} as sessionized
         on
             touched.customer_id = sessionized.customer_id
