@@ -21,7 +21,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from webshop import contract, copytext, pg
+from webshop import contract, copytext, nights, pg
 from webshop.generator import Faults, GeneratorConfig, generate
 
 from conftest import conninfo, fresh_database, pg_env
@@ -493,9 +493,10 @@ def test_load_with_other_settings_than_stored_is_refused(
 
 @pytest.mark.db
 def test_load_without_start_date_ends_today(db_env: dict[str, str]) -> None:
-    before = datetime.now(timezone.utc).date()
+    # today's batch date once its batch has landed (just after midnight, yesterday's)
+    before = nights.due_date(datetime.now(timezone.utc))
     proc = webshop("load", "--days", "2", "--scale", "0.002", env=db_env)
-    after = datetime.now(timezone.utc).date()
+    after = nights.due_date(datetime.now(timezone.utc))
     assert proc.returncode == 0, proc.stderr
     days = _days(db_env)
     assert [d for d, _, _ in days] == [0, 1]
