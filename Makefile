@@ -134,7 +134,7 @@ test: spark-setup metricflow system-deps ## Lint, unit and end-to-end tests (bot
 	pytest -n 2 --dist loadfile --durations=25
 
 # The Spark tests alone (marker spark): the raw loader, and the warehouse's incremental
-# nights on Spark against a full refresh and against PostgreSQL (about 10 minutes).
+# nights on Spark against a full refresh and against PostgreSQL (about 7 minutes).
 test-spark: spark-setup system-deps ## The Spark tests: loader, the warehouse on both engines
 	pytest -m spark --durations=10
 
