@@ -8,9 +8,9 @@ into a Spark warehouse, with the hand-made cases that break naive incremental de
   unit test; on Spark the tests read every row);
 - the same warehouse is then built by `dbt run --full-refresh` into other schemas: every
   model's rows are equal (EXCEPT ALL both ways);
-- the hand-made cases came out right before and after the night (sessions merged by a late event,
-  an order moved out of a session, versions out of order and tied, a product whose first
-  version moved to a later week);
+- the hand-made cases came out right before and after the night (sessions merged by a
+  late event, an order moved out of a session, versions out of order and tied, a product
+  whose first version moved to a later week);
 - the same nights loaded into PostgreSQL and built there give the same rows in every mart,
   fact and dimension (hashes included; money to the cent, hours to 0.01);
 - every dbt build passes with no warning and no deprecation.
