@@ -104,11 +104,26 @@
 {% endmacro %}
 
 
+{% macro read_source_tables(node) %}
+    {#- The raw tables `node` reads, itself or through the models it reads (the batch
+        catalogue aside, which lists every table's batches). -#}
+    {%- set tables = node.sources | map(attribute=1) | list -%}
+    {%- for parent_id in node.depends_on.nodes -%}
+        {%- set parent = graph.nodes.get(parent_id) -%}
+        {%- if parent is not none and parent.resource_type == 'model'
+            and not parent.config.meta.get('is_batch_catalogue') -%}
+            {%- do tables.extend(read_source_tables(parent)) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(tables | unique | list) }}
+{% endmacro %}
+
+
 {% macro readable_batches(node) %}
     {#- SQL: the batches (source_table, extracted_at, raw_rows) every input of `node` has
-        read; a model that reads sources only the batches of those tables. -#}
+        read, of the raw tables it reads (read_source_tables). -#}
     {%- set inputs = ledger_inputs(node) -%}
-    {%- set tables = node.sources | map(attribute=1) | unique | list -%}
+    {%- set tables = read_source_tables(node) -%}
     select
         inputs.source_table,
         inputs.extracted_at,

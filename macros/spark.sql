@@ -32,6 +32,7 @@
 {% macro spark__forget_written_units() %}{% endmacro %}
 {% macro spark__analyze_after_full_build() %}{% endmacro %}
 {% macro spark__full_build_work_mem() %}{% endmacro %}
+{% macro spark__prefer_parallel_workers() %}{% endmacro %}
 {% macro spark__partial_index(column, condition) %}{% endmacro %}
 {% macro spark__apply_grants(relation, grant_config, should_revoke=True) %}{% endmacro %}
 
@@ -335,6 +336,10 @@
             {{ json_bigint(event_key('position')) | indent(12) }} as list_position
     ) as event_value
 {% endmacro %}
+
+{% macro spark__lateral_value(expression, alias, column) -%}
+    cross join lateral (select {{ expression }} as {{ column }}) as {{ alias }}
+{%- endmacro %}
 
 {% macro spark__has_keys_outside(document, event_data, keys) -%}
     size(array_except(json_object_keys({{ event_data }}), array('{{ keys | join("', '") }}'))) > 0

@@ -105,3 +105,30 @@
         interval '7 days'
     ) as {{ alias }} ({{ column }})
 {%- endmacro %}
+
+
+{% macro lateral_value(expression, alias, column) -%}
+    {#- A lateral join that computes `expression` once per row, as `alias`.`column`, for
+        expressions read more than once (a CASE repeats an expression in every branch that
+        names it). PostgreSQL: an unnest of a one-element array, which the planner neither
+        flattens nor keeps out of parallel workers (a fenced subquery is both). -#}
+    {{- return(adapter.dispatch('lateral_value', 'webshop')(expression, alias, column)) -}}
+{%- endmacro %}
+
+{% macro default__lateral_value(expression, alias, column) -%}
+    cross join lateral unnest(array[{{ expression }}]) as {{ alias }} ({{ column }})
+{%- endmacro %}
+
+
+{% macro prefer_parallel_workers() -%}
+    {#- Pre-hook of a model that parses every row it reads: PostgreSQL prices a function
+        call like an operator and so judges passing millions of rows up from parallel
+        workers dearer than the parse itself, and scans on one core. A tenth of the
+        default parallel_tuple_cost lets the parse run on every core (`set local`: this
+        model's transaction only). -#}
+    {{- return(adapter.dispatch('prefer_parallel_workers', 'webshop')()) -}}
+{%- endmacro %}
+
+{% macro default__prefer_parallel_workers() -%}
+    set local parallel_tuple_cost = 0.01
+{%- endmacro %}

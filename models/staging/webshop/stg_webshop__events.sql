@@ -4,7 +4,6 @@
         post_hook=["{{ partial_index('_extracted_at', 'not is_known_event_type') }}"],
     )
 }}
--- depends_on: {{ ref('base_webshop__batches') }}
 
 {%- set delivered_columns = [
     'event_id', 'event_content_id', 'event_type', 'is_known_event_type', 'is_cart_event',
@@ -17,33 +16,13 @@
 
 with
 
-source as (
-    select * from {{ source('webshop', 'event') }}
-    {%- if is_incremental() %}
-    where {{ is_unread('_extracted_at', 'event') }}
-    {%- endif %}
-),
-
-parsed as (
-    select
-        source.id as event_id,
-        {{ raw_content_hash('event', 'source', document='event_json.document') }}
-            as event_content_id,
-        event_value.event_type,
-        source.event_timestamp as event_at,
-        event_value.customer_id,
-        {{ json_is_string(event_key('customer-id')) }} as is_customer_id_sent_as_text,
-        event_document.page as page_url,
-        event_document.referrer as referrer_url,
-        event_value.product_id,
-        -- whole numbers in range: the raw rules reject anything else
-        cast(event_value.quantity as integer) as quantity,
-        event_document.query as search_query,
-        cast(event_value.list_position as integer) as list_position,
-        source._extracted_at
-    from source
-    {{ parse_event_document('source') }}
-    where {{ reject_reason('event', 'source') }} is null
+events as (
+    select * from {{ ref('base_webshop__events') }}
+    where
+        reject_reason is null
+        {%- if is_incremental() %}
+        and {{ is_unread('_extracted_at', 'event') }}
+        {%- endif %}
 ),
 
 described as (
@@ -64,11 +43,12 @@ described as (
         page_url,
         referrer_url,
         product_id,
-        quantity,
+        -- whole numbers in range: the raw rules reject anything else
+        cast(quantity as integer) as quantity,
         search_query,
-        list_position,
+        cast(list_position as integer) as list_position,
         _extracted_at
-    from parsed
+    from events
 ),
 
 deliveries as (

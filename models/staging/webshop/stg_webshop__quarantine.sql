@@ -13,6 +13,22 @@ with
 
 {% for table in tables %}
 {{ table }}_rejected as (
+    {%- if table == 'event' %}
+    -- checked once, with staging's parse (base_webshop__events)
+    select
+        'event' as source_table,
+        event_id as source_id,
+        _extracted_at,
+        reject_reason,
+        event_content_id as content_id,
+        rejected_row as source_row
+    from {{ ref('base_webshop__events') }}
+    where
+        reject_reason is not null
+        {%- if is_incremental() %}
+        and {{ is_unread('_extracted_at', table) }}
+        {%- endif %}
+    {%- else %}
     select
         '{{ table }}' as source_table,
         source_row.id as source_id,
@@ -21,11 +37,9 @@ with
         {{ quarantine_content_id(table, 'source_row') }} as content_id,
         {{ quarantine_source_row(table, 'source_row') }} as source_row
     from {{ source('webshop', table) }} as source_row
-    {% if table == 'event' -%}
-    {{ parse_event_document('source_row') }}
-    {%- endif %}
     {%- if is_incremental() %}
     where {{ is_unread('source_row._extracted_at', table) }}
+    {%- endif %}
     {%- endif %}
 ),
 {% endfor %}
