@@ -290,7 +290,11 @@
         jsonb_set(
             to_jsonb({{ relation }}) - '_extracted_at',
             '{event_data}',
-            to_jsonb({{ erased_event_data(relation ~ '.event_data', 'event_json.document') }})
+            -- JSON null for a missing document (jsonb_set of SQL null is null)
+            coalesce(
+                to_jsonb({{ erased_event_data(relation ~ '.event_data', 'event_json.document') }}),
+                'null'
+            )
         )
     {%- else -%}
         to_jsonb({{ relation }}) - '_extracted_at'
