@@ -107,15 +107,20 @@
 {% macro read_source_tables(node) %}
     {#- The raw tables `node` reads, itself or through the models it reads (the batch
         catalogue aside, which lists every table's batches). -#}
-    {%- set tables = node.sources | map(attribute=1) | list -%}
-    {%- for parent_id in node.depends_on.nodes -%}
-        {%- set parent = graph.nodes.get(parent_id) -%}
-        {%- if parent is not none and parent.resource_type == 'model'
-            and not parent.config.meta.get('is_batch_catalogue') -%}
-            {%- do tables.extend(read_source_tables(parent)) -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {{ return(tables | unique | list) }}
+    {%- set known = graph.setdefault('webshop_read_source_tables', {}) -%}
+    {%- set key = invocation_id ~ ' ' ~ node.unique_id -%}
+    {%- if key not in known -%}
+        {%- set tables = node.sources | map(attribute=1) | list -%}
+        {%- for parent_id in node.depends_on.nodes -%}
+            {%- set parent = graph.nodes.get(parent_id) -%}
+            {%- if parent is not none and parent.resource_type == 'model'
+                and not parent.config.meta.get('is_batch_catalogue') -%}
+                {%- do tables.extend(read_source_tables(parent)) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- do known.update({key: tables | unique | list}) -%}
+    {%- endif -%}
+    {{ return(known[key]) }}
 {% endmacro %}
 
 
@@ -232,15 +237,17 @@
 
 {% macro with_existing(relation, key, columns=none) %}
     {#- In an incremental run, `relation`'s rows plus the rows this model holds for the
-        same keys (looked up by `key`), so that a model can compare new deliveries with
-        what it has. Both sides give `columns` (default: all of them, in the same order). -#}
+        same keys (one index lookup per key: lateral_rows; as a semi-join PostgreSQL
+        scanned the whole staged history each night), so that a model can compare new
+        deliveries with what it has. Both sides give `columns` (default: all of them, in
+        the same order). -#}
     {%- set selected = columns | join(', ') if columns else '*' %}
     select {{ selected }} from {{ relation }}
     {%- if is_incremental() %}
     union all
-    select {{ selected }}
-    from {{ this }} as existing
-    where existing.{{ key }} in (select delivered.{{ key }} from {{ relation }} as delivered)
+    select {{ 'existing.' ~ columns | join(', existing.') if columns else 'existing.*' }}
+    from (select distinct {{ key }} from {{ relation }}) as delivered
+    {{ lateral_rows(this, key, 'delivered', 'existing') }}
     {%- endif %}
 {% endmacro %}
 

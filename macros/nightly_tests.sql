@@ -48,15 +48,28 @@
 
 
 {% macro postgres__get_incremental_delete_insert_sql(arg_dict) %}
-    {#- dbt's delete+insert, which also records the units it writes. The new rows are
-        analyzed first: the planner counts an unanalyzed table's distinct keys as 200, and
-        for a key that 40k new rows share (a batch moment) it then deletes by scanning the
-        whole table instead of looking the key up in its index. -#}
-    analyze {{ arg_dict["temp_relation"] }};
+    {#- dbt's delete+insert, which also records the units it writes. When an index starts
+        with the (one-column) unique key, the delete looks the new keys up in it
+        (`= any(array(...))`): as dbt's `in (select ...)` PostgreSQL plans a hash join over
+        the whole table whenever it expects many keys (tens of thousands of new event ids)
+        or cannot count them (a batch moment that 40k new rows share counts as 200 keys
+        in an unanalyzed table). -#}
+    {%- set key = arg_dict["unique_key"] -%}
+    {%- set leading = (model.config.get('indexes') or []) | map(attribute='columns') | map('first') | list -%}
+    {%- if key is string and key in leading and not arg_dict["incremental_predicates"] %}
+    delete from {{ arg_dict["target_relation"] }} as existing
+    where existing.{{ key }} = any(array(
+        select distinct new_rows.{{ key }} from {{ arg_dict["temp_relation"] }} as new_rows
+    ));
+    {{ get_delete_insert_merge_sql(
+        arg_dict["target_relation"], arg_dict["temp_relation"], none, arg_dict["dest_columns"], none
+    ) }};
+    {%- else %}
     {{ get_delete_insert_merge_sql(
         arg_dict["target_relation"], arg_dict["temp_relation"], arg_dict["unique_key"],
         arg_dict["dest_columns"], arg_dict["incremental_predicates"]
     ) }};
+    {%- endif %}
     {{ record_written_units(arg_dict["temp_relation"], arg_dict["unique_key"]) }}
 {% endmacro %}
 
