@@ -20,6 +20,7 @@ administrator (`webshop db start`, the first `webshop load` on the embedded serv
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import multiprocessing
@@ -237,9 +238,17 @@ def copy_batch(cur: psycopg.Cursor[Any], raw: str, batch: CopyBatch) -> dict[str
             sql.Identifier(raw), sql.Identifier(table), cols
         )
         with cur.copy(stmt) as copy:
-            # PostgreSQL parses each chunk while the next one is formatted
-            for text in batch.chunks(table):
-                copy.write(text)
+            try:
+                # PostgreSQL parses each chunk while the next one is formatted
+                for text in batch.chunks(table):
+                    copy.write(text)
+            except BaseException:
+                # Ctrl-C (or an error) between two writes: psycopg cancels only a statement
+                # it is waiting for, and ending the COPY waits for the server, which may be
+                # waiting itself (for a lock). Cancel first, then the COPY ends at once.
+                with contextlib.suppress(psycopg.Error):
+                    cur.connection.cancel_safe(timeout=5)
+                raise
     return {table: batch.counts.get(table, 0) for table in contract.TABLES}
 
 
