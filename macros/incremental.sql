@@ -247,7 +247,7 @@
     union all
     select {{ 'existing.' ~ columns | join(', existing.') if columns else 'existing.*' }}
     from (select distinct {{ key }} from {{ relation }}) as delivered
-    {{ lateral_rows(this, key, 'delivered', 'existing') }}
+    {{ lateral_rows(relation=this, key=key, outer='delivered', alias='existing') }}
     {%- endif %}
 {% endmacro %}
 

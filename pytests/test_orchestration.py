@@ -517,7 +517,7 @@ def test_the_first_night_is_the_one_given_or_the_default_without_a_database(
 # -- the UI ------------------------------------------------------------------------------
 
 # The lineage of fct_sessions down to the raw tables that the nightly batch fills.
-GRAPH_PAGE = "/assets/warehouse/fct_sessions?view=lineage&lineageScope=upstream&lineageDepth=3"
+GRAPH_PAGE = "/assets/warehouse/fct_sessions?view=lineage&lineageScope=upstream&lineageDepth=4"
 
 
 def graphql(port: int, query: str) -> dict[str, Any]:
@@ -595,14 +595,14 @@ def test_the_ui_shows_the_asset_graph(dbt_target: Path, tmp_path: Path) -> None:
         screenshot = tmp_path / "asset-graph.png"
         dom = headless_chromium(
             tmp_path / "chromium",
-            "--window-size=2400,1400",
+            "--window-size=3200,1800",
             f"--screenshot={screenshot}",
             "--dump-dom",
             f"http://127.0.0.1:{port}{GRAPH_PAGE}",
             budget_ms=30_000,
             timeout=180,
         )
-        assert png_size(screenshot) == (2400, 1400)
+        assert png_size(screenshot) == (3200, 1800)
         assert screenshot.stat().st_size > 30_000  # a drawn graph, not a blank page
         text = visible_text(dom)
         for name in ("fct_sessions", "int_events__sessionized", "stg_webshop__events", "event"):
