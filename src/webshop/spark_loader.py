@@ -31,6 +31,7 @@ from typing import Any
 import jinja2
 import yaml
 from py4j.protocol import Py4JError
+from pyspark import SparkContext
 from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 
@@ -112,7 +113,9 @@ def profile_parameters(project_dir: Path) -> dict[str, str]:
 def spark_session(project_dir: Path, parameters: Mapping[str, str]) -> Iterator[SparkSession]:
     """Spark as dbt-spark's session method builds it (Hive support, the profile's
     parameters, ANSI mode off), started in the project directory so that relative paths
-    mean what they mean to dbt; stopped on the way out, which frees the Derby metastore."""
+    mean what they mean to dbt; stopped on the way out with its JVM, which frees the Derby
+    metastore. The JVM goes too: it keeps the metastore it first opened (Derby's home, the
+    Hive client), so a later session in this process would read another project's."""
     previous = Path.cwd()
     os.chdir(project_dir)
     try:
@@ -125,8 +128,23 @@ def spark_session(project_dir: Path, parameters: Mapping[str, str]) -> Iterator[
             yield spark
         finally:
             spark.stop()
+            _stop_jvm()
     finally:
         os.chdir(previous)
+
+
+def _stop_jvm() -> None:
+    """End the JVM pyspark started for this process; the next session starts a new one."""
+    gateway = SparkContext._gateway
+    if gateway is None:
+        return
+    gateway.shutdown()
+    process = getattr(gateway, "proc", None)  # pyspark's launch_gateway keeps the process
+    if process is not None:
+        process.stdin.close()  # the JVM ends when its stdin closes
+        process.wait(timeout=60)
+    SparkContext._gateway = None
+    SparkContext._jvm = None
 
 
 def _table(schema: str, table: str) -> str:
