@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from webshop import contract
-from webshop.copytext import format_row, format_rows
+from webshop.copytext import format_columns, format_row, format_rows
 from webshop.generator import (
     KNOWN_EVENT_TYPES,
     Batch,
@@ -869,6 +869,18 @@ def test_format_rows_is_format_row_of_each_row() -> None:
     assert format_rows([]) == ""
     assert format_rows([(), ()], 1) == "1\n1\n"
     assert format_rows([(1,), (2, "b")]) == "1\n2\tb\n"  # rows of different widths
+
+
+def test_copy_text_of_columns_one_value_in_two_parts() -> None:
+    """split_last: the last two columns are one value (a document's visitor part and its
+    rest), each part escaped, no tab between them."""
+    columns = [[1, 2], ["a", "b"], ['{"ip": "x", ', ""], ['"p": 1}', 'tab\there"}']]
+    assert format_columns(columns, "t", split_last=True) == (
+        '1\ta\t{"ip": "x", "p": 1}\tt\n2\tb\ttab\\there"}\tt\n'
+    )
+    assert format_columns(columns, "t") == (
+        '1\ta\t{"ip": "x", \t"p": 1}\tt\n2\tb\t\ttab\\there"}\tt\n'
+    )
 
 
 def test_copy_text_timestamps_are_isoformat() -> None:

@@ -115,8 +115,10 @@ def format_rows(rows: Iterable[Sequence[Any]], *tail: Any) -> str:
     return format_columns(list(zip(*table, strict=True)), *tail)
 
 
-def format_columns(columns: Sequence[Sequence[Any]], *tail: Any) -> str:
-    """format_rows of the rows that the `columns` (equally long, at least one) hold.
+def format_columns(columns: Sequence[Sequence[Any]], *tail: Any, split_last: bool = False) -> str:
+    """format_rows of the rows that the `columns` (equally long, at least one) hold; with
+    `split_last`, the last two columns are one value in two parts (text joined without a
+    tab between them).
 
     Column by column: a column of one type is formatted by one C-level `map` (a text column
     is escaped only when it holds a character to escape), and the text is one join of
@@ -128,8 +130,10 @@ def format_columns(columns: Sequence[Sequence[Any]], *tail: Any) -> str:
     texts = list(map(_column, columns))
     tab = repeat("\t")
     parts = [texts[0]]
-    for text in texts[1:]:
+    for text in texts[1:-1] if split_last else texts[1:]:
         parts += (tab, text)
+    if split_last:
+        parts.append(texts[-1])
     parts.append(repeat(_end(tail)))
     return "".join(chain.from_iterable(zip(*parts, strict=False)))  # the repeats never end
 

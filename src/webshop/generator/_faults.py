@@ -43,9 +43,8 @@ def apply(sim: Sim, rows: dict[str, list[Row]], extracted: int) -> tuple[EventCo
     day = sim.day
 
     _odd_events(sim)
-    events, prefixes = sim.event_columns()
-    source = sim.events  # same order as `events`
-    kinds, stamps, docs = events.kinds, events.stamps, events.docs
+    events = sim.event_columns()
+    kinds, stamps = events.kinds, events.stamps
     n = len(kinds)
 
     tr = sim.trng
@@ -55,18 +54,19 @@ def apply(sim: Sim, rows: dict[str, list[Row]], extracted: int) -> tuple[EventCo
     if f.string_customer_id > 0:
         # the events whose visitor part does not end in a null customer-id (C-level maps):
         # a visitor part ends in "null" or in an id's digits, so its last character says
-        ends = "".join(map(_LAST, prefixes))
+        # (no document is rewritten yet: each head is its visitor part)
+        ends = "".join(map(_LAST, events.heads))
         logged_in = compress(count(), map(operator.ne, ends, repeat("l")))
         taken = 0
         for j in picks(fr, len(ends) - ends.count("l"), f.string_customer_id):
             i = next(islice(logged_in, j - taken, None))  # the j-th logged-in event
             taken = j + 1
-            prefix, rest = prefixes[i], source[i][3]
+            prefix, rest = events.heads[i], events.tails[i]
             cut = prefix.rindex(" ") + 1
-            docs[i] = f'{prefix[:cut]}"{prefix[cut:]}"{rest}'
+            events.set_doc(i, f'{prefix[:cut]}"{prefix[cut:]}"{rest}')
 
     for i in picks(fr, n, f.invalid_json):
-        docs[i] = _broken(docs[i], fr.random(), fr.random())
+        events.set_doc(i, _broken(events.doc(i), fr.random(), fr.random()))
 
     for i in picks(fr, n, f.future_event):
         stamps[i] = extracted + fr.randint(MINUTE // MS, 30 * HOUR // MS) * MS
@@ -81,7 +81,8 @@ def apply(sim: Sim, rows: dict[str, list[Row]], extracted: int) -> tuple[EventCo
             list(compress(events.ids, keep)),
             list(compress(kinds, keep)),
             list(compress(stamps, keep)),
-            list(compress(docs, keep)),
+            list(compress(events.heads, keep)),
+            list(compress(events.tails, keep)),
         )
     events.extend(sim.late.pop(day, ()))
 

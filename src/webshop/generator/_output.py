@@ -10,7 +10,8 @@ from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import repeat
+from itertools import compress, count, repeat
+from operator import add, floordiv, mod
 
 from webshop import copytext
 
@@ -22,15 +23,31 @@ from ._util import MINUTE, MS, SECOND, Row
 class EventColumns:
     """A day's event rows (id, event_type, event_timestamp, event_data) as columns, the
     timestamp as integer microseconds since day 0: the form a CopyBatch sends, so that the
-    rows are never built (the fault layer edits the columns in place)."""
+    rows are never built (the fault layer edits the columns in place).
+
+    A document is in two parts, `heads[i] + tails[i]`: the visitor part, one str object
+    that a visit's events share, and the rest. They are joined only in the COPY text (and
+    a pickle sends a shared head once); a document rewritten whole (`set_doc`) has an
+    empty head."""
 
     ids: list[int]
     kinds: list[str]
     stamps: list[int]
-    docs: list[str]
+    heads: list[str]
+    tails: list[str]
+
+    def doc(self, i: int) -> str:
+        return self.heads[i] + self.tails[i]
+
+    def set_doc(self, i: int, doc: str) -> None:
+        self.heads[i], self.tails[i] = "", doc
+
+    @property
+    def docs(self) -> list[str]:
+        return list(map(add, self.heads, self.tails))
 
     def row(self, i: int) -> Row:
-        return (self.ids[i], self.kinds[i], self.stamps[i], self.docs[i])
+        return (self.ids[i], self.kinds[i], self.stamps[i], self.doc(i))
 
     def extend(self, rows: Sequence[Row]) -> None:
         """Rows (as `row` gives them) added at the end."""
@@ -39,7 +56,8 @@ class EventColumns:
             self.ids.extend(ids)
             self.kinds.extend(kinds)
             self.stamps.extend(stamps)
-            self.docs.extend(docs)
+            self.heads.extend(repeat("", len(docs)))
+            self.tails.extend(docs)
 
 
 @dataclass(frozen=True)
@@ -70,7 +88,8 @@ class _Events:
     ids: array[int]
     kinds: list[str]
     stamps: array[int]  # integer microseconds after `base`
-    docs: list[str]
+    heads: list[str]  # the documents in two parts, as in EventColumns
+    tails: list[str]
     base: datetime
 
 
@@ -103,9 +122,10 @@ class CopyBatch:
                 data.ids[start:end],
                 data.kinds[start:end],
                 iso_stamps(data.stamps[start:end], data.base),
-                data.docs[start:end],
+                data.heads[start:end],
+                data.tails[start:end],
             )
-            yield copytext.format_columns(columns, self.extracted_at).encode()
+            yield copytext.format_columns(columns, self.extracted_at, split_last=True).encode()
 
     def text(self, table: str) -> bytes:
         """The table's whole COPY text."""
@@ -122,7 +142,7 @@ def copy_batch(day: Day, base: datetime) -> CopyBatch:
     events = day.events
     if events.ids:
         ids, stamps = array("q", events.ids), array("q", events.stamps)
-        tables["event"] = _Events(ids, events.kinds, stamps, events.docs, base)
+        tables["event"] = _Events(ids, events.kinds, stamps, events.heads, events.tails, base)
     else:
         tables["event"] = b""
     counts["event"] = len(events.ids)
@@ -131,23 +151,31 @@ def copy_batch(day: Day, base: datetime) -> CopyBatch:
 
 def iso_stamps(stamps: Sequence[int], base: datetime) -> list[str]:
     """Integer microseconds after `base` (a UTC midnight) as `datetime.isoformat()` gives
-    them: 2026-01-05T13:04:05.120000+00:00, no fraction on a whole second."""
-    minutes: dict[int, str] = {}
-    seconds = _seconds()
-    out: list[str] = []
-    add = out.append
-    for stamp in stamps:
-        minute, rest = divmod(stamp, MINUTE)
-        prefix = minutes.get(minute)
-        if prefix is None:
-            # 'YYYY-MM-DDTHH:MM:' of that minute
-            prefix = minutes[minute] = (base + timedelta(0, 0, minute * MINUTE)).isoformat()[:17]
-        if rest % MS:
-            second, micro = divmod(rest, SECOND)
-            add(f"{prefix}{second:02d}.{micro:06d}+00:00")
-        else:
-            add(prefix + seconds[rest // MS])
-    return out
+    them: 2026-01-05T13:04:05.120000+00:00, no fraction on a whole second.
+
+    C-level maps over the column (this runs for every event): each stamp is its minute's
+    text ('YYYY-MM-DDTHH:MM:', made once per minute) plus the text of its microseconds in
+    that minute, from a table when they are whole milliseconds (nearly always)."""
+    minutes = _Minutes(base)
+    within = list(map(mod, stamps, repeat(MINUTE)))
+    heads = map(minutes.__getitem__, map(floordiv, stamps, repeat(MINUTE)))
+    tails = list(map(_seconds().__getitem__, map(floordiv, within, repeat(MS))))
+    for i in compress(count(), map(mod, within, repeat(MS))):
+        second, micro = divmod(within[i], SECOND)
+        tails[i] = f"{second:02d}.{micro:06d}+00:00"
+    return list(map(add, heads, tails))
+
+
+class _Minutes(dict[int, str]):
+    """Minute number after `base` -> 'YYYY-MM-DDTHH:MM:' of that minute, made when asked."""
+
+    def __init__(self, base: datetime) -> None:
+        super().__init__()
+        self.base = base
+
+    def __missing__(self, minute: int) -> str:
+        text = self[minute] = (self.base + timedelta(0, 0, minute * MINUTE)).isoformat()[:17]
+        return text
 
 
 @functools.cache
