@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import itertools
 import json
@@ -162,6 +163,24 @@ def test_a_resumed_simulation_continues_exactly_like_a_replay() -> None:
         # ... and it reaches the very same state: the same snapshot bytes
         assert resumed.snapshot() == whole.snapshot(), boundary
     assert list(generate(PENDING, 3, 2)) == [b for b in replay if 3 <= b.day < 5]
+
+
+def test_the_simulation_makes_no_reference_cycles() -> None:
+    """The loader's generator process runs without the cyclic garbage collector: a day
+    (with every fault frequent) leaves nothing that only the collector could free."""
+    faults = replace(PENDING.faults, future_event=0.05, invalid_json=0.05, odd_event_type=0.05)
+    sim = Simulation(replace(PENDING, faults=faults))
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        gc.collect()
+        for _ in range(8):
+            sim.next_day_copy()
+            sim.next_day()
+            assert gc.collect() == 0
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def test_a_snapshot_does_not_depend_on_the_hash_seed() -> None:
