@@ -113,7 +113,8 @@
     {%- if not unit or unit is not string -%}
         {{ return('') }}
     {%- endif -%}
-    {#- asked of the database, not dbt's relation cache: the table comes and goes in the run -#}
+    {#- noted by this build, or asked of the database (not dbt's relation cache: the table
+        comes and goes in the run) -#}
     {%- set written = written_units_relation(source.name) -%}
     {%- if not written_units_exist(written, source) -%}
         {{ return('') }}
