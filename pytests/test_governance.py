@@ -321,6 +321,39 @@ def test_every_published_column_has_a_comment(built: Built) -> None:
 
 
 @pytest.mark.db
+@pytest.mark.slow
+def test_a_run_rewrites_only_the_comments_that_differ(built: Built) -> None:
+    # A COMMENT waits for an autovacuum of the table to be cancelled, so a run leaves
+    # comments that agree with the docs alone (pg_description rows keep their xmin) and
+    # writes those that differ: here made stale or removed by hand.
+    relation = "analytics_warehouse.fct_orders"
+    described = (
+        "select objsubid, description, xmin::text from pg_description"
+        f" where objoid = '{relation}'::regclass order by objsubid"
+    )
+    before = {subid: (text, xmin) for subid, text, xmin in built.rows(described)}
+    assert len(before) > 4 and 0 in before and 1 in before and 2 in before
+    with psycopg.connect(**built.conninfo, autocommit=True) as conn:  # type: ignore[arg-type]
+        (first, second) = (
+            name
+            for (name,) in conn.execute(
+                f"select attname from pg_attribute where attrelid = '{relation}'::regclass"
+                " and attnum in (1, 2) order by attnum"
+            ).fetchall()
+        )
+        conn.execute(f"comment on table {relation} is 'stale'")
+        conn.execute(f"comment on column {relation}.{first} is null")
+        conn.execute(f"comment on column {relation}.{second} is 'stale'")
+    dbt(built.env, built.target, "run", "--select", "fct_orders")
+    after = {subid: (text, xmin) for subid, text, xmin in built.rows(described)}
+    assert {subid: text for subid, (text, _) in after.items()} == {
+        subid: text for subid, (text, _) in before.items()
+    }
+    rewritten = {subid for subid in after if after[subid][1] != before[subid][1]}
+    assert rewritten == {0, 1, 2}
+
+
+@pytest.mark.db
 def test_the_server_and_every_role_run_in_utc(
     embedded_cluster: pg.Cluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
