@@ -284,20 +284,28 @@
         (unique_key, e.g. a customer), every row from some point on (column
         `replace_from_column`, e.g. session_start). The target's rows of that unit from
         that point on are deleted, then the new rows inserted: rows that should vanish
-        (sessions merged by a late event, versions moved by an out-of-order one) vanish. -#}
+        (sessions merged by a late event, versions moved by an out-of-order one) vanish.
+        The rows to delete are found unit by unit through the target's index on (unit,
+        column) and deleted by their row ids: as a join PostgreSQL hashed the units and
+        scanned the whole target each night (int_session_products: 402 ms against 45 ms). -#}
     {%- set target = arg_dict["target_relation"] -%}
     {%- set source = arg_dict["temp_relation"] -%}
     {%- set unit = arg_dict["unique_key"] -%}
     {%- set since = config.require("replace_from_column") -%}
     {%- set columns = get_quoted_csv(arg_dict["dest_columns"] | map(attribute="name")) -%}
     delete from {{ target }} as existing
-    using (
-        select {{ unit }}, min({{ since }}) as replace_from
-        from {{ source }}
-        group by {{ unit }}
-    ) as replaced
-    where existing.{{ unit }} = replaced.{{ unit }}
-        and existing.{{ since }} >= replaced.replace_from;
+    where existing.ctid = any(array(
+        select replaced_rows.ctid
+        from (
+            select {{ unit }}, min({{ since }}) as replace_from
+            from {{ source }}
+            group by {{ unit }}
+        ) as replaced
+        {{ lateral_rows(
+            relation=target, key=unit, column=since, since='replaced.replace_from',
+            outer='replaced', alias='replaced_rows', columns='candidate.ctid'
+        ) }}
+    ));
 
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ source }};
@@ -392,17 +400,18 @@
 {% endmacro %}
 
 
-{% macro lateral_rows(relation, key, outer, alias, column=none, since=none, outer_key=none, condition=none) %}
+{% macro lateral_rows(relation, key, outer, alias, column=none, since=none, outer_key=none, condition=none, columns='candidate.*') %}
     {#- Joins each row of `outer` to the rows of `relation` with the same `key` and
         `column` >= `since`, as `alias`: one index lookup on (key, column) per outer row
         (`outer_key`: the outer relation's name for the key, when it is another). Without
-        `column`, every row of the key; `condition` (over `candidate`) filters further.
+        `column`, every row of the key; `condition` (over `candidate`) filters further;
+        `columns` are what it gives of each row (default all).
         `offset 0` keeps PostgreSQL from flattening the subquery into a join over the
         whole relation, which it prefers because it cannot know how recent `since` is.
         Pass a model, not a CTE: a CTE read twice is materialized and scanned whole per
         outer row. -#}
     cross join lateral (
-        select candidate.*
+        select {{ columns }}
         from {{ relation }} as candidate
         where
             candidate.{{ key }} = {{ outer }}.{{ outer_key or key }}
