@@ -7,7 +7,7 @@
         indexes=[
             {'columns': ['session_id', 'product_id'], 'unique': True},
             {'columns': ['customer_id', 'session_start']},
-            {'columns': ['product_id', 'session_start']},
+            {'columns': ['product_id', 'session_start', 'first_view_at', 'first_add_at', '_extracted_at']},
         ],
     )
 }}
@@ -15,7 +15,10 @@
 
 -- One row per session and product it touched: viewed (product page or VISIT_* event)
 -- or added to the cart. Incremental like fct_sessions: each customer whose events changed
--- is recomputed from the first session the change can reach.
+-- is recomputed from the first session the change can reach. The index that starts with
+-- (product_id, session_start) carries the columns int_product_weeks counts, so that its
+-- nightly reads of a product's weeks are index-only scans: the rows of one product lie
+-- on pages all over the table (at 190 days a night read 234k pages: 1.1 s, now 0.15 s).
 with
 
 {% if is_incremental() -%}
