@@ -143,11 +143,7 @@
         {%- set rows -%}
             select shared.*
             from (select distinct tonight.{{ column }} from ({{ rows }}) as tonight) as tonight_values
-            cross join lateral (
-                select candidate.* from {{ relation }} as candidate
-                where candidate.{{ column }} = tonight_values.{{ column }}
-                {{ lateral_fence() }}
-            ) as shared
+            {{ lateral_rows(relation=relation, key=column, outer='tonight_values', alias='shared') }}
         {%- endset -%}
     {%- endif -%}
     {{ return(rows) }}
