@@ -5,8 +5,9 @@
         Every model persists its docs on every run; at night nothing has changed, and a
         COMMENT would wait for any autovacuum of the table to be cancelled (deadlock_timeout,
         1 s) and rewrite the catalog's rows. One query reads the columns and their comments. -#}
-    {%- if not (for_relation and config.persist_relation_docs() and model.description)
-        and not (for_columns and config.persist_column_docs() and model.columns) -%}
+    {%- set relation_docs = for_relation and config.persist_relation_docs() and model.description -%}
+    {%- set column_docs = for_columns and config.persist_column_docs() and model.columns -%}
+    {%- if not (relation_docs or column_docs) -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set described = run_query(persisted_comments_sql(relation)) -%}
@@ -15,11 +16,10 @@
         {%- do current.update({row[0]: row[1] or ''}) -%}
     {%- endfor -%}
     {%- set comments = [] -%}
-    {%- if for_relation and config.persist_relation_docs() and model.description
-        and current.get('') != model.description -%}
+    {%- if relation_docs and current.get('') != model.description -%}
         {%- do comments.append(alter_relation_comment(relation, model.description)) -%}
     {%- endif -%}
-    {%- if for_columns and config.persist_column_docs() and model.columns -%}
+    {%- if column_docs -%}
         {%- set columns = described | map(attribute=0) | reject('equalto', '') | list -%}
         {%- set changed = {} -%}
         {%- for name, column in validate_doc_columns(relation, model.columns, columns).items() -%}
