@@ -13,7 +13,10 @@
         rows from that point are replaced, so an out-of-order version slots in between
         its neighbours exactly as a full refresh would place it. A key whose batch-moment
         column `reset_column` is unread (for customers: the account just closed, so every
-        version lost its personal data) is recomputed whole. -#}
+        version lost its personal data) is recomputed whole. Each changed key's versions
+        are read through the (key, updated_at) index from the one before the version in
+        force (which tells whether that one is the key's first), not its whole history: a
+        product's stock changes daily, so its history grows by a version a day. -#}
     with
 
     {% if is_incremental() -%}
@@ -36,6 +39,34 @@
             {%- endif %}
         group by {{ key }}
     ),
+
+    in_force_before as (
+        select
+            changed.{{ key }},
+            (
+                select max(earlier.updated_at) from {{ versions }} as earlier
+                where
+                    earlier.{{ key }} = changed.{{ key }}
+                    and earlier.updated_at < changed.changed_from
+            ) as in_force_at
+        from changed
+    ),
+
+    read_from as (
+        select
+            in_force_before.{{ key }},
+            coalesce(
+                (
+                    select max(earlier.updated_at) from {{ versions }} as earlier
+                    where
+                        earlier.{{ key }} = in_force_before.{{ key }}
+                        and earlier.updated_at < in_force_before.in_force_at
+                ),
+                in_force_before.in_force_at,
+                {{ minus_infinity() }}
+            ) as read_from
+        from in_force_before
+    ),
     {%- endif %}
 
     ranked as (
@@ -45,9 +76,14 @@
                 partition by versions.{{ key }}, versions.updated_at
                 order by versions._extracted_at desc, versions.{{ version_id }} desc
             ) as tie_rank
-        from {{ versions }} as versions
         {%- if is_incremental() %}
-            inner join changed on versions.{{ key }} = changed.{{ key }}
+        from read_from
+        {{ lateral_rows(
+            relation=versions, key=key, column='updated_at', since='read_from.read_from',
+            outer='read_from', alias='versions'
+        ) }}
+        {%- else %}
+        from {{ versions }} as versions
         {%- endif %}
     ),
 
