@@ -130,6 +130,18 @@
 {%- endmacro %}
 
 
+{% macro spark__delete_unit_rows_from(points) -%}
+    {#- The model rewritten without each unit's rows from its point (spark__delete_rows). -#}
+    {%- set unit = config.require("unique_key") -%}
+    {%- set since = config.require("replace_from_column") -%}
+    {{ spark__delete_rows(
+        'existing.' ~ unit ~ ' = replaced.' ~ unit
+        ~ ' and existing.' ~ since ~ ' >= replaced.replace_from',
+        using=points, using_alias='replaced'
+    ) }}
+{%- endmacro %}
+
+
 {% macro spark__keep_as_table(relation, sql) -%}
     {#- A table (Spark's temporary views are computed again each time they are read). -#}
     {%- if execute -%}
