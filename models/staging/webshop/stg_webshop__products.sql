@@ -1,4 +1,13 @@
-{{ config(unique_key='product_version_id') }}
+{{
+    config(
+        unique_key='product_version_id',
+        post_hook=[
+            "{{ partial_index('_extracted_at', 'has_unknown_stock') }}",
+            "{{ partial_index('_extracted_at', 'has_negative_stock') }}",
+            "{{ partial_index('_extracted_at', 'has_unknown_active_status') }}",
+        ],
+    )
+}}
 -- depends_on: {{ ref('base_webshop__batches') }}
 
 with
