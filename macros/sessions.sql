@@ -222,7 +222,12 @@
         change), with a dimension version it has not read (a new customer, or a first
         version that moves the cohort month), and whose orders per month in fct_orders
         differ from the mart's (an order new, changed, cancelled, or moved to another
-        customer: both customers differ). -#}
+        customer: both customers differ). Orders per month are compared from the month of
+        the earliest placement among the orders with a version or line the mart has not
+        read, not over the whole history: fct_orders takes an order's customer, placement,
+        amount and cancellation from its versions and lines alone, so no other order
+        changed, and its placement is the earliest of its versions, so before tonight it
+        was placed in that month or later. -#}
     {%- if is_incremental() -%}
         {%- set restart = engagement_restart_relation() -%}
         {%- set restarted_customers -%}
@@ -232,14 +237,30 @@
             {{ event_touches(ref('fct_events'), ref('int_events__superseded')) | indent(8) }}
         ),
 
+        compared_from as (
+            select
+                cast({{ dbt.date_trunc('month', 'min(changed_orders.placed_date)') }} as date)
+                    as activity_month
+            from {{ ref('fct_orders') }} as changed_orders
+            where changed_orders.order_id in (
+                {{ touched_orders(ref('int_orders__batches')) | indent(12) }}
+            )
+        ),
+
         order_months as (
-            {{ engagement_order_months(ref('fct_orders'), ref('dim_date')) | indent(8) }}
+            {{ engagement_order_months(
+                '(select * from ' ~ ref('fct_orders') ~ ' where placed_date >= ('
+                ~ 'select compared_from.activity_month from compared_from))',
+                ref('dim_date')
+            ) | indent(8) }}
         ),
 
         shown_order_months as (
             select customer_id, activity_month, orders, orders_cancelled, revenue
             from {{ this }}
-            where orders > 0
+            where
+                orders > 0
+                and activity_month >= (select compared_from.activity_month from compared_from)
         )
 
         select touches.customer_id from touches

@@ -9,6 +9,7 @@
 }}
 -- depends_on: {{ ref('fct_events') }}
 -- depends_on: {{ ref('int_events__superseded') }}
+-- depends_on: {{ ref('int_orders__batches') }}
 
 -- Incremental per customer: each customer whose events, orders or dimension versions
 -- changed is recomputed whole (macro engagement_restarts: the pre-hook keeps them in a
