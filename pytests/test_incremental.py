@@ -153,6 +153,9 @@ INJECTED: dict[int, dict[str, list[tuple[Any, ...]]]] = {
     },
     # Eight days late, beyond any lookback window: bridges the two sessions of day 1.
     9: {"event": [event(9_000_000_003, "PAGE_VIEW", at(10 + 25 / 60), page="https://x/")]},
+    # A tie with the 30.00 version of day 3, delivered later: it wins, and at the price
+    # before it the change to 30.00 vanishes, with no new change to carry the product.
+    27: {"product": [product("20.00", at(8, DAY1 + timedelta(days=2)))]},
 }
 
 
@@ -278,11 +281,17 @@ def test_incremental_equals_full_refresh(embedded_cluster: pg.Cluster, tmp_path:
             " where product_id = %s order by valid_from",
             (PRODUCT,),
         ).fetchall()
-        assert [str(price) for price, _, _ in prices] == ["10.00", "20.00", "30.00"]
+        assert [str(price) for price, _, _ in prices] == ["10.00", "20.00", "20.00"]
         assert [valid_to for _, _, valid_to in prices[:2]] == [
             at(10.5),
             at(8, DAY1 + timedelta(days=2)),
         ]
+        changes = conn.execute(
+            "select changed_at, previous_price, new_price"
+            " from inc_marts.mart_product_price_changes where product_id = %s",
+            (PRODUCT,),
+        ).fetchall()
+        assert changes == [(at(10.5), Decimal("10.00"), Decimal("20.00"))]
         # The order placed between the sessions is in the bridged one, and its line is
         # priced with the out-of-order version in force at 10.40: both arrived days after it.
         placed_in = conn.execute(

@@ -1,9 +1,67 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_from',
+        unique_key='product_id',
+        replace_from_column='changed_at',
+        indexes=[{'columns': ['product_id', 'changed_at']}],
+        pre_hook="{{ replace_from_restarts(
+            'select product_id, changed_from as restart_at from ('
+            ~ versions_changed_from(ref('dim_product'), 'product_id', 'product')
+            ~ ') as changed'
+        ) }}",
+    )
+}}
+
+-- Incremental per product: a product with a version this mart has not read is recomputed
+-- from that version's valid_from on (from its first version when the new one is its
+-- first: versions_changed_from), reading from the version before it, whose price is the
+-- previous price of the first row. The pre-hook deletes the product's rows from there,
+-- since a change can also vanish (a tied version with the old price wins).
 with
 
+{% if is_incremental() -%}
+changed as (
+    {{ versions_changed_from(ref('dim_product'), 'product_id', 'product') }}
+),
+
+read_from as (
+    select
+        changed.product_id,
+        changed.changed_from,
+        coalesce(
+            (
+                select max(earlier.valid_from) from {{ ref('dim_product') }} as earlier
+                where
+                    earlier.product_id = changed.product_id
+                    and earlier.valid_from < changed.changed_from
+            ),
+            {{ minus_infinity() }}
+        ) as read_from
+    from changed
+    where changed.product_id != -1
+),
+
 products as (
-    select * from {{ ref('dim_product') }}
+    select
+        product_versions.*,
+        read_from.changed_from
+    from read_from
+    {{ lateral_rows(
+        relation=ref('dim_product'), key='product_id', column='valid_from',
+        since='read_from.read_from', outer='read_from', alias='product_versions'
+    ) }}
+),
+{%- else %}
+
+products as (
+    select
+        *,
+        {{ minus_infinity() }} as changed_from
+    from {{ ref('dim_product') }}
     where product_id != -1
 ),
+{%- endif %}
 
 versions as (
     select
@@ -26,4 +84,4 @@ select
     cast((price - previous_price) / nullif(previous_price, 0) as numeric(18, 4))
         as price_change_share
 from versions
-where price != previous_price
+where price != previous_price and valid_from >= changed_from
