@@ -86,7 +86,8 @@ create table if not exists "raw"."customer" (
     "_extracted_at" timestamp with time zone not null
 );
 alter table "raw"."customer" owner to "webshop_raw_owner";
-create index if not exists "customer__extracted_at" on "raw"."customer" using brin (_extracted_at);
+drop index if exists "raw"."customer__extracted_at";
+create index if not exists "customer__batch" on "raw"."customer" (_extracted_at);
 create table if not exists "raw"."product" (
     "id" bigint,
     "sku" text,
@@ -100,7 +101,8 @@ create table if not exists "raw"."product" (
     "_extracted_at" timestamp with time zone not null
 );
 alter table "raw"."product" owner to "webshop_raw_owner";
-create index if not exists "product__extracted_at" on "raw"."product" using brin (_extracted_at);
+drop index if exists "raw"."product__extracted_at";
+create index if not exists "product__batch" on "raw"."product" (_extracted_at);
 create table if not exists "raw"."voucher" (
     "id" bigint,
     "code" text,
@@ -113,7 +115,8 @@ create table if not exists "raw"."voucher" (
     "_extracted_at" timestamp with time zone not null
 );
 alter table "raw"."voucher" owner to "webshop_raw_owner";
-create index if not exists "voucher__extracted_at" on "raw"."voucher" using brin (_extracted_at);
+drop index if exists "raw"."voucher__extracted_at";
+create index if not exists "voucher__batch" on "raw"."voucher" (_extracted_at);
 create table if not exists "raw"."orders" (
     "id" bigint,
     "customer_id" bigint,
@@ -124,7 +127,8 @@ create table if not exists "raw"."orders" (
     "_extracted_at" timestamp with time zone not null
 );
 alter table "raw"."orders" owner to "webshop_raw_owner";
-create index if not exists "orders__extracted_at" on "raw"."orders" using brin (_extracted_at);
+drop index if exists "raw"."orders__extracted_at";
+create index if not exists "orders__batch" on "raw"."orders" (_extracted_at);
 create table if not exists "raw"."order_line" (
     "id" bigint,
     "order_id" bigint,
@@ -137,7 +141,8 @@ create table if not exists "raw"."order_line" (
     "_extracted_at" timestamp with time zone not null
 );
 alter table "raw"."order_line" owner to "webshop_raw_owner";
-create index if not exists "order_line__extracted_at" on "raw"."order_line" using brin (_extracted_at);
+drop index if exists "raw"."order_line__extracted_at";
+create index if not exists "order_line__batch" on "raw"."order_line" (_extracted_at);
 create table if not exists "raw"."event" (
     "id" bigint,
     "event_type" text,
@@ -146,7 +151,8 @@ create table if not exists "raw"."event" (
     "_extracted_at" timestamp with time zone not null
 );
 alter table "raw"."event" owner to "webshop_raw_owner";
-create index if not exists "event__extracted_at" on "raw"."event" using brin (_extracted_at);
+drop index if exists "raw"."event__extracted_at";
+create index if not exists "event__batch" on "raw"."event" (_extracted_at);
 create table if not exists "webshop_loader"."config" (settings jsonb not null);
 alter table "webshop_loader"."config" owner to "webshop_raw_owner";
 create table if not exists "webshop_loader"."batch" (day integer not null, delivery integer not null, extracted_at timestamptz not null, rows jsonb not null, loaded_at timestamptz not null default now(), primary key (day, delivery));

@@ -258,13 +258,15 @@ def one_pass_floor(conn: psycopg.Connection[Any]) -> float:
 
 
 def copy_floor(cluster: pg.Cluster, files: Path) -> tuple[int, float]:
-    """COPY the pre-written batch files into a fresh database: rows and seconds."""
+    """COPY the pre-written batch files into a fresh database, into raw tables with the
+    loader's index: rows and seconds."""
     roles.prepare_database(cluster, "copy_floor")
     with psycopg.connect(**cluster.conninfo("copy_floor"), autocommit=True) as conn:  # type: ignore[arg-type]
         with conn.cursor() as cur:
             cur.execute("create schema raw")
             for table in contract.TABLES:
                 cur.execute(contract.create_table_sql("raw", table))
+                cur.execute(roles.batch_index_sql("raw", table))
         rows = 0
         started = time.perf_counter()
         for folder in sorted(files.iterdir()):
