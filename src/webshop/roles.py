@@ -168,7 +168,7 @@ def raw_statements(raw: str) -> list[Statement]:
         statements += [
             contract.create_table_sql(raw, table),
             sql.SQL("alter table {} owner to {}").format(relation, owner),
-            # It replaces the BRIN index of older versions.
+            # The batch B-tree replaces the BRIN index of older versions.
             sql.SQL("drop index if exists {}").format(
                 sql.Identifier(raw, f"{table}__extracted_at")
             ),
