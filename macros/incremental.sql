@@ -437,6 +437,19 @@
 {% endmacro %}
 
 
+{% macro latest_before(relation, key, column, outer, bound) -%}
+    {#- SQL for one value: the latest `column` of `relation`'s rows with the key of the
+        `outer` row, before `bound` (null when there is none): one lookup in the index
+        on (key, column). -#}
+    (
+        select max(earlier.{{ column }}) from {{ relation }} as earlier
+        where
+            earlier.{{ key }} = {{ outer }}.{{ key }}
+            and earlier.{{ column }} < {{ bound }}
+    )
+{%- endmacro %}
+
+
 {% macro full_build_work_mem() %}
     {{- return(adapter.dispatch('full_build_work_mem', 'webshop')()) -}}
 {% endmacro %}

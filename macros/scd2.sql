@@ -43,12 +43,8 @@
     in_force_before as (
         select
             changed.{{ key }},
-            (
-                select max(earlier.updated_at) from {{ versions }} as earlier
-                where
-                    earlier.{{ key }} = changed.{{ key }}
-                    and earlier.updated_at < changed.changed_from
-            ) as in_force_at
+            {{ latest_before(versions, key, 'updated_at', 'changed', 'changed.changed_from') }}
+                as in_force_at
         from changed
     ),
 
@@ -56,12 +52,9 @@
         select
             in_force_before.{{ key }},
             coalesce(
-                (
-                    select max(earlier.updated_at) from {{ versions }} as earlier
-                    where
-                        earlier.{{ key }} = in_force_before.{{ key }}
-                        and earlier.updated_at < in_force_before.in_force_at
-                ),
+                {{ latest_before(
+                    versions, key, 'updated_at', 'in_force_before', 'in_force_before.in_force_at'
+                ) }},
                 in_force_before.in_force_at,
                 {{ minus_infinity() }}
             ) as read_from

@@ -30,12 +30,9 @@ read_from as (
         changed.product_id,
         changed.changed_from,
         coalesce(
-            (
-                select max(earlier.valid_from) from {{ ref('dim_product') }} as earlier
-                where
-                    earlier.product_id = changed.product_id
-                    and earlier.valid_from < changed.changed_from
-            ),
+            {{ latest_before(
+                ref('dim_product'), 'product_id', 'valid_from', 'changed', 'changed.changed_from'
+            ) }},
             {{ minus_infinity() }}
         ) as read_from
     from changed
