@@ -501,7 +501,8 @@
 
 {% macro default__partial_index(column, condition) %}
     {#- Post-hook: an index on `column` over the few rows where `condition` holds, for the
-        checks that count them (mart_data_quality); made once per table (named after the
+        checks that count them (mart_data_quality) and the lookups of a dimension's current
+        versions (`is_current`); made once per table (named after the
         table's oid, so a table rebuilt whole gets its own). dbt's `indexes` config has no
         WHERE clause. -#}
     do $$

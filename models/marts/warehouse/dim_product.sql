@@ -5,6 +5,7 @@
         unique_key='product_id',
         replace_from_column='updated_at',
         indexes=[{'columns': ['product_id', 'valid_from']}, {'columns': ['_extracted_at']}],
+        post_hook=["{{ partial_index('product_id', 'is_current') }}"],
     )
 }}
 
