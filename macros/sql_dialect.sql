@@ -124,11 +124,16 @@
     {#- Pre-hook of a model that parses every row it reads: PostgreSQL prices a function
         call like an operator and so judges passing millions of rows up from parallel
         workers dearer than the parse itself, and scans on one core. A tenth of the
-        default parallel_tuple_cost lets the parse run on every core (`set local`: this
-        model's transaction only). -#}
+        default parallel_tuple_cost lets the parse run on every core; a night's batch is
+        read through raw's index on the batch moment, a few pages that PostgreSQL would
+        not share out (min_parallel_index_scan_size), though parsing its 40k events takes
+        0.3 s on one core and 0.17 s on three. `set local`: this model's transaction
+        only. -#}
     {{- return(adapter.dispatch('prefer_parallel_workers', 'webshop')()) -}}
 {%- endmacro %}
 
 {% macro default__prefer_parallel_workers() -%}
-    set local parallel_tuple_cost = 0.01
+    set local parallel_tuple_cost = 0.01;
+    set local parallel_setup_cost = 10;
+    set local min_parallel_index_scan_size = 0
 {%- endmacro %}
