@@ -33,6 +33,7 @@
 {% macro spark__analyze_after_full_build() %}{% endmacro %}
 {% macro spark__full_build_work_mem() %}{% endmacro %}
 {% macro spark__prefer_parallel_workers() %}{% endmacro %}
+{% macro spark__prefer_sorted_aggregation() %}{% endmacro %}
 {% macro spark__partial_index(column, condition) %}{% endmacro %}
 {% macro spark__apply_grants(relation, grant_config, should_revoke=True) %}{% endmacro %}
 

@@ -137,3 +137,17 @@
     set local parallel_setup_cost = 10;
     set local min_parallel_index_scan_size = 0
 {%- endmacro %}
+
+
+{% macro prefer_sorted_aggregation() -%}
+    {#- Pre-hook of a model that groups whole version tables by their (key, updated_at)
+        index into almost as many groups as rows (mart_data_quality's ties): PostgreSQL
+        prices hashing 200k rows into 200k groups below reading them in index order, and
+        hashing them takes three times as long (115 ms against 35 ms for the product
+        versions at 245 days). `set local`: this model's transaction only. -#}
+    {{- return(adapter.dispatch('prefer_sorted_aggregation', 'webshop')()) -}}
+{%- endmacro %}
+
+{% macro default__prefer_sorted_aggregation() -%}
+    set local enable_hashagg = off
+{%- endmacro %}

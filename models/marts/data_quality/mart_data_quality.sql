@@ -1,3 +1,5 @@
+{{ config(pre_hook="{{ prefer_sorted_aggregation() }}") }}
+
 -- Every anomaly the warehouse met, counted per day, table and rule: raw rows quarantined
 -- or flagged by staging (by the UTC day of their batch), event deliveries not in force,
 -- tied versions, and facts that point at an unknown member or break a business rule (by
