@@ -57,8 +57,7 @@
         or cannot count them (a batch moment that 40k new rows share counts as 200 keys
         in an unanalyzed table). -#}
     {%- set key = arg_dict["unique_key"] -%}
-    {%- set leading = (model.config.get('indexes') or []) | map(attribute='columns') | map('first') | list -%}
-    {%- if key is string and key in leading and not arg_dict["incremental_predicates"] %}
+    {%- if key is string and key in leading_index_columns(model) and not arg_dict["incremental_predicates"] %}
     delete from {{ arg_dict["target_relation"] }} as existing
     where existing.{{ key }} = any(array(
         select distinct new_rows.{{ key }} from {{ arg_dict["temp_relation"] }} as new_rows
@@ -100,25 +99,38 @@
 {% endmacro %}
 
 
-{% macro rows_written_tonight(relation) %}
-    {#- SQL selecting the rows of `relation` (the model under test) that its latest
-        incremental run wrote, read through the index on the unit; '' when the test must
-        read everything. -#}
+{% macro tonight_source() %}
+    {#- The incremental model whose units written by its latest run the current test reads
+        (the tested model, or the one a tested view selects from); none when the test reads
+        everything. -#}
     {%- if not execute or var('full_tests', false) -%}
-        {{ return('') }}
+        {{ return(none) }}
     {%- endif -%}
     {%- set node = tested_node() -%}
     {%- set source = incremental_source_of(node) if node else none -%}
     {%- set unit = source.config.get('unique_key') if source else none -%}
     {%- if not unit or unit is not string -%}
-        {{ return('') }}
+        {{ return(none) }}
     {%- endif -%}
     {#- noted by this build, or asked of the database (not dbt's relation cache: the table
         comes and goes in the run) -#}
-    {%- set written = written_units_relation(source.name) -%}
-    {%- if not written_units_exist(written, source) -%}
+    {%- if not written_units_exist(written_units_relation(source.name), source) -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(source) }}
+{% endmacro %}
+
+
+{% macro rows_written_tonight(relation) %}
+    {#- SQL selecting the rows of `relation` (the model under test) that its latest
+        incremental run wrote, read through the index on the unit; '' when the test must
+        read everything. -#}
+    {%- set source = tonight_source() -%}
+    {%- if source is none -%}
         {{ return('') }}
     {%- endif -%}
+    {%- set unit = source.config.get('unique_key') -%}
+    {%- set written = written_units_relation(source.name) -%}
     {%- set since = source.config.get('replace_from_column') -%}
     {%- set rows -%}
         {%- if since %}
@@ -188,3 +200,56 @@
         {{ relation }}
     {%- endif -%}
 {%- endmacro %}
+
+
+{% macro leading_index_columns(node) %}
+    {#- The columns that lead an index of model `node` on PostgreSQL: its `indexes` config,
+        and the columns of its enforced primary key or unique constraints. -#}
+    {%- set leading = (node.config.get('indexes') or []) | map(attribute='columns') | map('first') | list -%}
+    {%- if node.config.get('contract', {}).get('enforced') -%}
+        {%- for column in node.columns.values() -%}
+            {%- if (column.get('constraints') or []) | selectattr('type', 'in', ['primary_key', 'unique']) | list -%}
+                {%- do leading.append(column.name) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(leading) }}
+{% endmacro %}
+
+
+{% macro indexed_model_on(relation, column) %}
+    {#- Whether `relation` is a model of this project with an index led by `column`. -#}
+    {%- for node in graph.nodes.values() -%}
+        {%- if node.resource_type == 'model' and node.relation_name == relation.render() -%}
+            {{ return(column in leading_index_columns(node)) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(false) }}
+{% endmacro %}
+
+
+{% macro postgres__test_relationships(model, column_name, to, field) %}
+    {#- dbt's relationships test. At night, when the child is read as the rows written
+        tonight (rows_written_tonight) and the parent has an index on `field`, each child
+        row is looked up in that index: PostgreSQL cannot count tonight's rows (it expected
+        416k of 44k) and otherwise hashes the whole parent (720k sessions: 0.27 s of the
+        test's 0.33). -#}
+    {%- if tonight_source() is none or not indexed_model_on(to, field) -%}
+        {{ return(dbt.default__test_relationships(model, column_name, to, field)) }}
+    {%- endif %}
+
+select child.from_field
+from (
+    select {{ column_name }} as from_field
+    from {{ model }}
+    where {{ column_name }} is not null
+) as child
+left join lateral (
+    select true as found
+    from {{ to }} as parent
+    where parent.{{ field }} = child.from_field
+    limit 1
+) as parent on true
+where parent.found is null
+
+{% endmacro %}

@@ -342,3 +342,38 @@ def test_incremental_equals_full_refresh(embedded_cluster: pg.Cluster, tmp_path:
         assert (
             failures_found(incremental, tmp_path / "inc", unique, "--vars", "full_tests: true") == 2
         )
+
+        # The night's relationships test looks each product row the night wrote up in the
+        # sessions: without the two copies above, take away the session of one such row and
+        # of one row the night did not write.
+        conn.execute(
+            f"delete from {fct} as copy using {fct} as kept"
+            " where copy.session_id = kept.session_id and copy.ctid > kept.ctid"
+        )
+        child, child_written = (
+            "inc_intermediate.int_session_products",
+            "inc.int_session_products__written",
+        )
+        [(tonight,)] = conn.execute(
+            f"select min(p.session_id) from {child} as p join {child_written} as w"
+            " on p.customer_id = w.written_unit and p.session_start >= w.written_from"
+        ).fetchall()
+        [(earlier,)] = conn.execute(
+            f"select min(session_id) from {child}"
+            f" where customer_id not in (select written_unit from {child_written})"
+        ).fetchall()
+        [(tonight_rows, earlier_rows)] = conn.execute(
+            f"select count(*) filter (where session_id = %s),"
+            f" count(*) filter (where session_id = %s) from {child}",
+            (tonight, earlier),
+        ).fetchall()
+        deleted = conn.execute(
+            f"delete from {fct} where session_id in (%s, %s)", (tonight, earlier)
+        ).rowcount
+        assert deleted == 2 and tonight_rows > 0 and earlier_rows > 0
+        related = "relationships_int_session_products_session_id__session_id__ref_fct_sessions_"
+        assert failures_found(incremental, tmp_path / "inc", related) == tonight_rows
+        assert (
+            failures_found(incremental, tmp_path / "inc", related, "--vars", "full_tests: true")
+            == tonight_rows + earlier_rows
+        )
