@@ -9,9 +9,10 @@ a session whose time zone is Pacific/Auckland. Then:
 - the project (its manifest): every model has a group and its owner, an area or layer
   tag and the access its layer calls for; the public models have enforced contracts with a
   data type for every column; a data test is off on PostgreSQL only where the enforced
-  contract's constraint does its work (not_null); every snapshot column is described, a mart's columns as in
-  the mart; dashboards' exposures link to a dashboard page; every macro is documented and
-  lateral_rows is called with keyword arguments;
+  contract's constraint does its work (not_null); each replace_from model has an index on
+  (unique_key, replace_from_column); every snapshot column is described, a mart's columns
+  as in the mart; dashboards' exposures link to a dashboard page; every macro is
+  documented and lateral_rows is called with keyword arguments;
 - the database: a comment on every column of every relation BI reads (pg_description);
   the embedded server and every role run in UTC; snapshots stamp UTC times;
 - `dbt docs generate`, served over HTTP and opened in headless Chromium: the landing page
@@ -251,6 +252,22 @@ def test_a_test_is_off_on_postgresql_only_where_a_constraint_does_its_work(built
         assert model["contract"]["enforced"], test["name"]
         constraints = model["columns"][test["column_name"]]["constraints"]
         assert {"not_null", "primary_key"} & {c["type"] for c in constraints}, test["name"]
+
+
+@pytest.mark.db
+@pytest.mark.slow
+def test_each_replace_from_model_has_the_index_its_lookups_use(built: Built) -> None:
+    # The strategy deletes, and the night's tests read, each unit's rows from a point on:
+    # one lookup per unit in an index on (unique_key, replace_from_column).
+    models = project_models(built.manifest())
+    replacing = {
+        n: m for n, m in models.items() if m["config"].get("incremental_strategy") == "replace_from"
+    }
+    assert len(replacing) >= 10
+    for name, node in replacing.items():
+        config = node["config"]
+        lookup = [config["unique_key"], config["replace_from_column"]]
+        assert any(i["columns"][:2] == lookup for i in config.get("indexes") or []), name
 
 
 @pytest.mark.db

@@ -4,7 +4,7 @@
         incremental_strategy='replace_from',
         unique_key='customer_id',
         replace_from_column='updated_at',
-        indexes=[{'columns': ['customer_id', 'valid_from']}],
+        indexes=[{'columns': ['customer_id', 'valid_from']}, {'columns': ['customer_id', 'updated_at']}],
     )
 }}
 

@@ -4,7 +4,11 @@
         incremental_strategy='replace_from',
         unique_key='product_id',
         replace_from_column='updated_at',
-        indexes=[{'columns': ['product_id', 'valid_from']}, {'columns': ['_extracted_at']}],
+        indexes=[
+            {'columns': ['product_id', 'valid_from']},
+            {'columns': ['product_id', 'updated_at']},
+            {'columns': ['_extracted_at']},
+        ],
         post_hook=["{{ partial_index('product_id', 'is_current') }}"],
     )
 }}

@@ -4,7 +4,7 @@
         incremental_strategy='replace_from',
         unique_key='voucher_id',
         replace_from_column='updated_at',
-        indexes=[{'columns': ['voucher_id', 'valid_from']}],
+        indexes=[{'columns': ['voucher_id', 'valid_from']}, {'columns': ['voucher_id', 'updated_at']}],
     )
 }}
 
