@@ -172,12 +172,14 @@
 
 
 {% macro written_units_exist(written, node) %}
-    {#- As noted when `node` was built in this invocation (`dbt build`), else asked. -#}
-    {%- set noted = graph.get('webshop_written_units', {}).get(invocation_id ~ ' ' ~ node.unique_id) -%}
-    {%- if noted is not none -%}
-        {{- return(noted) -}}
+    {#- As noted when `node` was built in this invocation (`dbt build`), else asked once
+        and noted for the other tests of the invocation (a `dbt test` builds nothing). -#}
+    {%- set key = invocation_id ~ ' ' ~ node.unique_id -%}
+    {%- set noted = graph.setdefault('webshop_written_units', {}) -%}
+    {%- if noted.get(key) is none -%}
+        {%- do noted.update({key: adapter.dispatch('written_units_exist', 'webshop')(written)}) -%}
     {%- endif -%}
-    {{- return(adapter.dispatch('written_units_exist', 'webshop')(written)) -}}
+    {{- return(noted[key]) -}}
 {% endmacro %}
 
 
