@@ -34,6 +34,7 @@
 {% macro spark__full_build_work_mem() %}{% endmacro %}
 {% macro spark__prefer_parallel_workers() %}{% endmacro %}
 {% macro spark__prefer_sorted_aggregation() %}{% endmacro %}
+{% macro spark__prefer_parallel_sort() %}{% endmacro %}
 {% macro spark__partial_index(column, condition) %}{% endmacro %}
 {% macro spark__apply_grants(relation, grant_config, should_revoke=True) %}{% endmacro %}
 

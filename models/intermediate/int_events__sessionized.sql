@@ -4,6 +4,7 @@
         incremental_strategy='replace_from',
         unique_key='customer_id',
         replace_from_column='event_at',
+        pre_hook="{{ prefer_parallel_sort() }}",
         indexes=[
             {'columns': ['customer_id', 'event_at']},
             {'columns': ['product_id', 'event_at']},
@@ -46,7 +47,8 @@ scoped as (
 ),
 {%- endif %}
 
--- Product page views carry no product in the tracker's document: it is in the page URL.
+-- Product page views carry no product in the tracker's document: it is in the page URL
+-- (page_product_id, staged).
 described as (
     select
         *,
@@ -55,12 +57,7 @@ described as (
             when is_product_visit then product_id is not null
             else false
         end as is_product_view
-    from (
-        select
-            *,
-            {{ page_product_id('page_url') }} as page_product_id
-        from scoped
-    ) as with_page_product
+    from scoped
 ),
 
 flagged as (
@@ -96,12 +93,16 @@ numbered as (
     )
 ),
 
+-- Over each session: its end and its first page view (the landing page).
 bounded as (
     select
         *,
-        max(event_at) over (partition by customer_id, session_number) as session_end,
+        max(event_at) over by_session as session_end,
+        min(case when event_type = 'PAGE_VIEW' then event_number end) over by_session
+            as landing_event_number,
         event_number - session_first_event_number + 1 as event_number_in_session
     from numbered
+    window by_session as (partition by customer_id, session_number)
 )
 
 select
@@ -126,5 +127,6 @@ select
     session_start,
     session_end,
     event_number_in_session,
+    coalesce(event_number = landing_event_number, false) as is_landing_page,
     _extracted_at
 from bounded

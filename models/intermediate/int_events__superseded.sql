@@ -43,7 +43,7 @@ select
     event_id,
     event_content_id,
     customer_id,
-    coalesce(product_id, {{ page_product_id('page_url') }}) as product_id,
+    coalesce(product_id, page_product_id) as product_id,
     event_at,
     _extracted_at,
     _in_force_extracted_at

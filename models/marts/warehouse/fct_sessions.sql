@@ -156,23 +156,6 @@ cart_values as (
     group by session_id
 ),
 
-landing as (
-    select
-        session_id,
-        page_url as landing_page_url,
-        referrer_url
-    from (
-        select
-            session_id,
-            page_url,
-            referrer_url,
-            row_number() over (partition by session_id order by event_at, event_id) as page_number
-        from scoped
-        where event_type = 'PAGE_VIEW'
-    ) as page_views
-    where page_number = 1
-),
-
 sessions as (
     select
         session_id,
@@ -197,6 +180,9 @@ sessions as (
         count(*) filter (
             where event_type = 'PAGE_VIEW' and page_url like '%/checkout/confirmation%'
         ) as orders_confirmed,
+        -- the first page view, flagged by the sessionization (no sort of the page views)
+        max(page_url) filter (where is_landing_page) as landing_page_url,
+        max(referrer_url) filter (where is_landing_page) as referrer_url,
         max(_extracted_at) as _extracted_at
     from scoped
     group by session_id, customer_id, session_start, session_end
@@ -220,8 +206,8 @@ select
     sessions.orders_confirmed,
     sessions.first_product_view_at,
     sessions.first_cart_add_after_view_at,
-    landing.landing_page_url,
-    landing.referrer_url,
+    sessions.landing_page_url,
+    sessions.referrer_url,
     cast(coalesce(cart_values.cart_value_added, 0) as numeric(38, 2)) as cart_value_added,
     cast(
         greatest(coalesce(cart_values.cart_value_added - cart_values.cart_value_removed, 0), 0)
@@ -231,5 +217,4 @@ select
     coalesce(cart_values.unpriced_cart_events, 0) as unpriced_cart_events,
     sessions._extracted_at
 from sessions
-left join landing on sessions.session_id = landing.session_id
 left join cart_values on sessions.session_id = cart_values.session_id

@@ -8,7 +8,8 @@
 {%- set delivered_columns = [
     'event_id', 'event_content_id', 'event_type', 'is_known_event_type', 'is_cart_event',
     'is_product_visit', 'event_at', 'customer_id', 'is_customer_id_sent_as_text', 'page_url',
-    'referrer_url', 'product_id', 'quantity', 'search_query', 'list_position', '_extracted_at',
+    'page_product_id', 'referrer_url', 'product_id', 'quantity', 'search_query',
+    'list_position', '_extracted_at',
 ] %}
 {%- set visits = [
     'VISIT_RELATED_PRODUCT', 'VISIT_RECENTLY_VISITED_PRODUCT', 'VISIT_PERSONAL_RECOMMENDATION',
@@ -41,6 +42,9 @@ described as (
         customer_id,
         is_customer_id_sent_as_text,
         page_url,
+        -- here, where PostgreSQL parses on its parallel workers (the sort below the dedupe
+        -- takes every column from them); sessionizing, a window, would parse on one core
+        {{ page_product_id('page_url') }} as page_product_id,
         referrer_url,
         product_id,
         -- whole numbers in range: the raw rules reject anything else
