@@ -93,13 +93,15 @@ numbered as (
     )
 ),
 
--- Over each session: its end and its first page view (the landing page).
+-- Over each session: its end, its first page view (the landing page) and its newest
+-- batch moment.
 bounded as (
     select
         *,
         max(event_at) over by_session as session_end,
         min(case when event_type = 'PAGE_VIEW' then event_number end) over by_session
             as landing_event_number,
+        max(_extracted_at) over by_session as _session_extracted_at,
         event_number - session_first_event_number + 1 as event_number_in_session
     from numbered
     window by_session as (partition by customer_id, session_number)
@@ -128,5 +130,6 @@ select
     session_end,
     event_number_in_session,
     coalesce(event_number = landing_event_number, false) as is_landing_page,
-    _extracted_at
+    _extracted_at,
+    _session_extracted_at
 from bounded

@@ -23,55 +23,48 @@ with
 
 {% if is_incremental() -%}
 touches as (
-    {{ event_touches(ref('fct_events'), ref('int_events__superseded')) }}
+    {{ event_touches(ref('int_events__sessionized'), ref('int_events__superseded')) }}
 ),
 
 restart as (
-    {{ customer_restarts('touches', ref('fct_events')) }}
+    {{ customer_restarts('touches', ref('int_events__sessionized')) }}
 ),
 
 scoped as (
-    {{ customer_rows_from(ref('fct_events')) }}
+    {{ customer_rows_from(ref('int_events__sessionized')) }}
 ),
 {%- else %}
 
 scoped as (
-    select * from {{ ref('fct_events') }}
+    select * from {{ ref('int_events__sessionized') }}
 ),
 {%- endif %}
 
--- A product view and a cart add always have a product.
+-- A product view and a cart add always have a product (a product page view's is in its
+-- page URL).
 product_events as (
     select
         session_id,
         customer_id,
         session_start,
-        product_id,
+        coalesce(product_id, page_product_id) as product_id,
         event_at,
-        event_type = 'ADD_PRODUCT_TO_CART' as is_cart_add
+        event_type = 'ADD_PRODUCT_TO_CART' as is_cart_add,
+        _session_extracted_at
     from scoped
     where is_product_view or event_type = 'ADD_PRODUCT_TO_CART'
-),
-
-product_touches as (
-    select
-        session_id,
-        customer_id,
-        session_start,
-        product_id,
-        min(event_at) filter (where not is_cart_add) as first_view_at,
-        min(event_at) filter (where is_cart_add) as first_add_at
-    from product_events
-    group by session_id, customer_id, session_start, product_id
 )
 
 -- The session's newest batch moment (over all its events, not only these): a session
--- merged by a late event of any type shows as new to int_product_weeks.
+-- merged by a late event of any type shows as new to int_product_weeks. Read with the
+-- events, so that this model does not wait for fct_sessions.
 select
-    product_touches.*,
-    sessions._extracted_at
-from product_touches
-inner join {{ ref('fct_sessions') }} as sessions
-    on
-        product_touches.customer_id = sessions.customer_id
-        and product_touches.session_start = sessions.session_start
+    session_id,
+    customer_id,
+    session_start,
+    product_id,
+    min(event_at) filter (where not is_cart_add) as first_view_at,
+    min(event_at) filter (where is_cart_add) as first_add_at,
+    max(_session_extracted_at) as _extracted_at
+from product_events
+group by session_id, customer_id, session_start, product_id
