@@ -203,19 +203,21 @@
 {% endmacro %}
 
 
-{% macro engagement_restart_relation() -%}
-    {{- return(adapter.dispatch('engagement_restart_relation', 'webshop')()) -}}
+{% macro restart_relation() -%}
+    {{- return(adapter.dispatch('restart_relation', 'webshop')()) -}}
 {%- endmacro %}
 
 
-{% macro default__engagement_restart_relation() -%}
+{% macro default__restart_relation() -%}
+    {#- Where a model's pre-hook keeps what its incremental run recomputes (keep_as_table),
+        for the model to read: a temporary table, `<model>__restart`. -#}
     {{ adapter.quote(this.identifier ~ '__restart') }}
 {%- endmacro %}
 
 
 {% macro engagement_restarts() %}
     {#- Pre-hook of mart_customer_monthly_engagement in an incremental run: the customers to
-        recompute whole, kept in a temporary table (engagement_restart_relation) that the
+        recompute whole, kept in a temporary table (restart_relation) that the
         model reads, and their rows deleted. Computed once, from the mart as it was (the
         model must not compare with a mart the delete has emptied): customers with events
         it has not read (new, late or superseded: their months in int_customer_months
@@ -229,7 +231,7 @@
         changed, and its placement is the earliest of its versions, so before tonight it
         was placed in that month or later. -#}
     {%- if is_incremental() -%}
-        {%- set restart = engagement_restart_relation() -%}
+        {%- set restart = restart_relation() -%}
         {%- set restarted_customers -%}
         with
 
@@ -285,6 +287,21 @@
             'existing.customer_id = restarted.customer_id',
             using='select customer_id from ' ~ restart, using_alias='restarted'
         ) }}
+    {%- endif -%}
+{% endmacro %}
+
+
+{% macro funnel_restarts() %}
+    {#- Pre-hook of mart_product_funnel_weekly in an incremental run: funnel_restart_week()
+        worked out once, kept in a temporary table (restart_relation) that the model reads,
+        and the mart's rows from that week on deleted (a week can lose every session: an
+        event whose delivery in force changed moves its session). In a SELECT, so that
+        PostgreSQL reads fct_sessions on parallel workers (it plans a DELETE's subqueries on
+        one core), and once instead of in the DELETE and again in the model. -#}
+    {%- if is_incremental() -%}
+        {%- set restart = restart_relation() -%}
+        {{ keep_as_table(restart, funnel_restart_week()) }}
+        {{ delete_rows_from('session_week', 'select restart.restart_week from ' ~ restart ~ ' as restart') }}
     {%- endif -%}
 {% endmacro %}
 

@@ -153,7 +153,7 @@
 {%- endmacro %}
 
 
-{% macro spark__engagement_restart_relation() -%}
+{% macro spark__restart_relation() -%}
     {#- A table in the target schema, beside the ledgers (Spark has no temporary tables). -#}
     {{ api.Relation.create(schema=target.schema, identifier=this.identifier ~ '__restart') }}
 {%- endmacro %}

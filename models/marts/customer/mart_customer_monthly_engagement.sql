@@ -19,7 +19,7 @@ with
 
 {% if is_incremental() -%}
 restart as (
-    select customer_id from {{ engagement_restart_relation() }}
+    select customer_id from {{ restart_relation() }}
 ),
 {%- endif %}
 

@@ -3,7 +3,7 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='session_week',
-        pre_hook="{{ delete_rows_from('session_week', funnel_restart_week()) }}",
+        pre_hook="{{ funnel_restarts() }}",
     )
 }}
 -- depends_on: {{ ref('int_events__sessionized') }}
@@ -13,7 +13,8 @@
 
 -- Incremental per week: the weeks from the earliest session whose steps can have changed
 -- (funnel_restart_week: changed events or orders) are deleted and recomputed whole (a
--- median needs every session of its week); earlier weeks keep their rows.
+-- median needs every session of its week); earlier weeks keep their rows. The pre-hook
+-- (funnel_restarts) works that week out and keeps it in a temporary table.
 {%- set since -%}
 (select {{ utc_moment('restart.restart_week') }} from restart)
 {%- endset %}
@@ -22,7 +23,7 @@ with
 
 {% if is_incremental() -%}
 restart as (
-    {{ funnel_restart_week() }}
+    select restart_week from {{ restart_relation() }}
 ),
 {%- endif %}
 
