@@ -305,14 +305,19 @@
 
 {% macro replace_from_restarts(restarts) %}
     {#- Pre-hook of a replace_from model whose recomputed rows can be none for a unit:
-        deletes each unit's rows from its restart point (`restarts`: SQL giving the
-        unique_key and restart_at), so that rows that should vanish vanish even when the
-        unit has no new row to carry the point (the strategy deletes from the first new
-        row). Nothing in a full build. -#}
+        keeps each unit's restart point (`restarts`: SQL giving the unique_key and
+        restart_at) in restart_relation(), which the model reads instead of working the
+        points out again, and deletes each unit's rows from there, so that rows that should
+        vanish vanish even when the unit has no new row to carry the point (the strategy
+        deletes from the first new row). Kept by a SELECT, which PostgreSQL can run on
+        parallel workers; a DELETE's subqueries it plans on one core. Nothing in a full
+        build. -#}
     {%- if is_incremental() -%}
         {%- set unit = config.require("unique_key") -%}
+        {%- set restart = restart_relation() -%}
+        {{ keep_as_table(restart, restarts) }}
         {{ delete_unit_rows_from(
-            'select ' ~ unit ~ ', restart_at as replace_from from (' ~ restarts ~ ') as restarts'
+            'select ' ~ unit ~ ', restart_at as replace_from from ' ~ restart
         ) }}
     {%- endif -%}
 {% endmacro %}

@@ -16,13 +16,18 @@
 -- Incremental per product: a product with a version this mart has not read is recomputed
 -- from that version's valid_from on (from its first version when the new one is its
 -- first: versions_changed_from), reading from the version before it, whose price is the
--- previous price of the first row. The pre-hook deletes the product's rows from there,
--- since a change can also vanish (a tied version with the old price wins).
+-- previous price of the first row. The pre-hook keeps those points for the model and
+-- deletes the product's rows from there, since a change can also vanish (a tied version
+-- with the old price wins).
 with
 
 {% if is_incremental() -%}
+-- the pre-hook's points (restart_relation): versions_changed_from's rows
 changed as (
-    {{ versions_changed_from(ref('dim_product'), 'product_id', 'product') }}
+    select
+        product_id,
+        restart_at as changed_from
+    from {{ restart_relation() }}
 ),
 
 read_from as (

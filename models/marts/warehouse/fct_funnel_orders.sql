@@ -19,13 +19,13 @@
 -- after the session's first cart add after a product view. Its other steps are in
 -- fct_sessions (per session) and int_session_products (per session and product).
 -- Incremental per customer, like fct_sessions: from the first session its changed events
--- or changed orders can reach (funnel_order_restarts), whose rows the pre-hook deletes
--- first (a session can lose its last order).
+-- or changed orders can reach (funnel_order_restarts), which the pre-hook keeps for the
+-- model and whose rows it deletes first (a session can lose its last order).
 with
 
 {% if is_incremental() -%}
 restart as (
-    {{ funnel_order_restarts() }}
+    select customer_id, restart_at from {{ restart_relation() }}
 ),
 
 customer_sessions as (
@@ -79,9 +79,19 @@ cart_adds as (
         session_products.session_id,
         session_products.product_id,
         session_products.first_add_at
+    {%- if is_incremental() %}
+    -- one lookup per session in int_session_products' (session_id, product_id) index,
+    -- whatever PostgreSQL estimates the sessions to be
+    from sessions
+    {{ lateral_rows(
+        relation=ref('int_session_products'), key='session_id', outer='sessions',
+        alias='session_products', condition='candidate.first_add_at is not null'
+    ) }}
+    {%- else %}
     from {{ ref('int_session_products') }} as session_products
     inner join sessions on session_products.session_id = sessions.session_id
     where session_products.first_add_at is not null
+    {%- endif %}
 ),
 
 -- The session's step: the first order at or after its first cart add after a product view.
