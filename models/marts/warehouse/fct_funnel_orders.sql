@@ -25,7 +25,10 @@ with
 
 {% if is_incremental() -%}
 restart as (
-    select customer_id, restart_at from {{ restart_relation() }}
+    select
+        customer_id,
+        restart_at
+    from {{ restart_relation() }}
 ),
 
 customer_sessions as (
