@@ -82,10 +82,6 @@ vouchers as (
     select * from {{ ref('dim_voucher') }}
 ),
 
-sessions as (
-    select * from {{ ref('fct_sessions') }}
-),
-
 amounts as (
     select
         order_id,
@@ -100,6 +96,18 @@ amounts as (
 
 -- The session the order was placed in: the customer's session around the order's
 -- confirmation page view, logged within two seconds of the order.
+{% if is_incremental() -%}
+-- The night's orders look it up in fct_sessions' (customer_id, session_start) index
+-- instead of hashing every session.
+placed_in as (
+    select
+        orders.order_id,
+        holding.session_id,
+        1 as candidate
+    from orders
+    {{ session_holding('orders', 'orders.placed_at', "interval '2 seconds'", 'holding') }}
+)
+{%- else %}
 placed_in as (
     select
         orders.order_id,
@@ -108,12 +116,13 @@ placed_in as (
             partition by orders.order_id order by sessions.session_start desc
         ) as candidate
     from orders
-    inner join sessions
+    inner join {{ ref('fct_sessions') }} as sessions
         on
             orders.customer_id = sessions.customer_id
             and orders.placed_at >= sessions.session_start - interval '2 seconds'
             and orders.placed_at <= sessions.session_end + interval '2 seconds'
 )
+{%- endif %}
 
 select
     orders.order_id,
