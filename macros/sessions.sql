@@ -53,28 +53,6 @@
 {% endmacro %}
 
 
-{% macro session_holding(outer, moment, margin, alias) %}
-    {#- Joins each row of `outer` (with customer_id) to that customer's session in
-        fct_sessions holding `moment` give or take `margin`, as `alias` (rows without one
-        drop out): the latest session starting by `moment` + `margin`, one lookup in the
-        (customer_id, session_start) index, if it ends at or after `moment` - `margin`. A
-        customer's sessions do not overlap, so no earlier one can hold it. -#}
-    cross join lateral (
-        select latest.*
-        from (
-            select candidate.*
-            from {{ ref('fct_sessions') }} as candidate
-            where
-                candidate.customer_id = {{ outer }}.customer_id
-                and candidate.session_start <= {{ moment }} + {{ margin }}
-            order by candidate.session_start desc
-            limit 1
-        ) as latest
-        where latest.session_end >= {{ moment }} - {{ margin }}
-    ) as {{ alias }}
-{% endmacro %}
-
-
 {% macro session_gap() -%}
     {#- The longest pause within a session (var session_gap_minutes), as an interval. -#}
     interval '{{ var('session_gap_minutes') }} minutes'

@@ -95,19 +95,9 @@ amounts as (
 ),
 
 -- The session the order was placed in: the customer's session around the order's
--- confirmation page view, logged within two seconds of the order.
-{% if is_incremental() -%}
--- The night's orders look it up in fct_sessions' (customer_id, session_start) index
--- instead of hashing every session.
-placed_in as (
-    select
-        orders.order_id,
-        holding.session_id,
-        1 as candidate
-    from orders
-    {{ session_holding('orders', 'orders.placed_at', "interval '2 seconds'", 'holding') }}
-)
-{%- else %}
+-- confirmation page view, logged within two seconds of the order. The night's orders look
+-- the sessions ending from two seconds before it up in fct_sessions' (customer_id,
+-- session_start) index instead of hashing every session.
 placed_in as (
     select
         orders.order_id,
@@ -115,14 +105,19 @@ placed_in as (
         row_number() over (
             partition by orders.order_id order by sessions.session_start desc
         ) as candidate
+    {%- if is_incremental() %}
+    from orders
+    {{ sessions_ending_from('orders', "orders.placed_at - interval '2 seconds'", 'sessions') }}
+    where orders.placed_at >= sessions.session_start - interval '2 seconds'
+    {%- else %}
     from orders
     inner join {{ ref('fct_sessions') }} as sessions
         on
             orders.customer_id = sessions.customer_id
             and orders.placed_at >= sessions.session_start - interval '2 seconds'
             and orders.placed_at <= sessions.session_end + interval '2 seconds'
+    {%- endif %}
 )
-{%- endif %}
 
 select
     orders.order_id,
